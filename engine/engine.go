@@ -1,0 +1,151 @@
+// Package engine is the Strata GraphQL engine as a library: New connects to
+// the databases (starting a throwaway Postgres when none is configured) and
+// builds the HTTP handler; Serve runs it until the context ends.
+//
+// It has no Kubernetes imports: the operator drives engines over HTTP only.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/strata-dev/strata/engine/config"
+	"github.com/strata-dev/strata/engine/exec"
+	"github.com/strata-dev/strata/engine/pglocal"
+	"github.com/strata-dev/strata/engine/server"
+	"github.com/strata-dev/strata/engine/version"
+)
+
+// Engine is a configured engine, connected and ready to serve.
+type Engine struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	local    *pglocal.Server // nil unless we started Postgres ourselves
+	metadata *pgxpool.Pool
+	source   *pgxpool.Pool // the default source; nil with a metadata database alone
+	handler  http.Handler
+}
+
+// New connects to the configured databases. With neither a database URL
+// nor a metadata database URL it starts a throwaway local Postgres and says
+// so in the log; its data is deleted on Close.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, error) {
+	e := &Engine{cfg: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			e.Close()
+		}
+	}()
+
+	dbURL, metaURL := cfg.DatabaseURL, cfg.MetadataDatabaseURL
+	if dbURL == "" && metaURL == "" {
+		srv, err := pglocal.Start(ctx, pglocal.Options{Dir: cfg.LocalPGDir})
+		if err != nil {
+			return nil, err
+		}
+		e.local = srv
+		dbURL = srv.URL("postgres")
+		log.Warn("no database URL given (HASURA_GRAPHQL_DATABASE_URL): started a throwaway local Postgres; its data is deleted when strata stops",
+			"type", "startup", "port", srv.Port, "dir", srv.Dir())
+	}
+	if metaURL == "" {
+		metaURL = dbURL
+	}
+
+	opts := exec.PoolOptions{MaxConns: int32(cfg.PGConnections), ConnectTimeout: cfg.ConnectTimeout}
+	var err error
+	if e.metadata, err = exec.Open(ctx, metaURL, exec.PoolOptions{MaxConns: 4, ConnectTimeout: cfg.ConnectTimeout, AppName: "strata-metadata"}); err != nil {
+		return nil, fmt.Errorf("metadata database: %w", err)
+	}
+	// The default source gets its own pool even when it shares the metadata
+	// database: metadata traffic must not starve queries, nor the reverse.
+	if dbURL != "" { // Hasura allows a metadata database alone; sources come later
+		if e.source, err = exec.Open(ctx, dbURL, opts); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+	}
+
+	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata}).Handler()
+	ok = true
+	return e, nil
+}
+
+// Handler serves every engine endpoint.
+func (e *Engine) Handler() http.Handler { return e.handler }
+
+// Serve answers requests on ln until ctx ends, then shuts down gracefully:
+// no new connections, in-flight requests get up to 10s to finish.
+func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           e.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	e.log.Info("serving", "type", "startup", "address", ln.Addr().String(), "version", version.Version)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down", "type", "shutdown")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the pools and stops the throwaway Postgres, if any.
+func (e *Engine) Close() {
+	if e.source != nil {
+		e.source.Close()
+	}
+	if e.metadata != nil {
+		e.metadata.Close()
+	}
+	if e.local != nil {
+		e.local.Stop()
+	}
+}
+
+// Run listens on the configured address and serves until ctx ends. The
+// port is bound before the databases are touched so a taken port fails
+// fast.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", cfg.ListenAddr(), unwrapOpErr(err))
+	}
+	defer ln.Close()
+	e, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	return e.Serve(ctx, ln)
+}
+
+// unwrapOpErr drops net.OpError's "listen tcp :8080:" prefix that the
+// caller already says.
+func unwrapOpErr(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}

@@ -1,0 +1,89 @@
+// Package server is the engine's HTTP front: the route table, and the
+// middleware every request passes (request id, panic recovery, one log line
+// per request). Endpoint logic lives in the packages the routes call.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/config"
+	"github.com/strata-dev/strata/engine/version"
+)
+
+// Deps are what the handlers need from the running engine.
+type Deps struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Metadata *pgxpool.Pool // the metadata database
+}
+
+// Server routes requests to the engine's APIs.
+type Server struct {
+	deps Deps
+	mux  *http.ServeMux
+}
+
+// New builds the route table.
+func New(deps Deps) *Server {
+	s := &Server{deps: deps, mux: http.NewServeMux()}
+	s.route("/healthz", methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz})
+	s.route("/hasura/healthz", methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz})
+	s.route("/v1/version", methods{http.MethodGet: s.version})
+	s.mux.HandleFunc("/", notFound)
+	return s
+}
+
+// Handler is the server with its middleware.
+func (s *Server) Handler() http.Handler {
+	return requestLog(s.deps.Log, recoverPanics(s.deps.Log, s.mux))
+}
+
+// methods maps HTTP methods to handlers for one path. Like Hasura, a path
+// asked with a method it does not serve is "resource does not exist".
+type methods map[string]http.HandlerFunc
+
+func (s *Server) route(path string, m methods) {
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := m[r.Method]; ok {
+			h(w, r)
+			return
+		}
+		notFound(w, r)
+	})
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	apierr.WriteREST(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "resource does not exist"), false)
+}
+
+// healthz answers OK when the metadata database answers, as Hasura does;
+// 500 ERROR otherwise, so orchestrators restart or route around us.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.deps.Metadata.Ping(ctx); err != nil {
+		s.deps.Log.Warn("health check failed", "type", "health-check", "error", err.Error())
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("ERROR"))
+		return
+	}
+	_, _ = w.Write([]byte("OK"))
+}
+
+func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"version": version.Version, "server_type": version.ServerType})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

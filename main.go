@@ -1,0 +1,138 @@
+// Command strata is the Strata binary: `strata serve` runs the GraphQL
+// engine, `strata operator` runs the Kubernetes controller manager.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/strata-dev/strata/controllers"
+	"github.com/strata-dev/strata/engine"
+	"github.com/strata-dev/strata/engine/config"
+	"github.com/strata-dev/strata/engine/version"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit code. Every failure is
+// one line on stderr, never a stack trace.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: error: %v\n", cmd.CommandPath(), err)
+		return 1
+	}
+	return 0
+}
+
+func newRootCmd(stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "strata",
+		Short:         "GraphQL over Postgres, compatible with Hasura v2, and its Kubernetes operator",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())
+	})
+	root.AddCommand(newServeCmd(stdout), newOperatorCmd(stdout), newVersionCmd(stdout))
+	return root
+}
+
+func newServeCmd(stdout io.Writer) *cobra.Command {
+	cfg := &config.Config{}
+	var binder *config.Binder
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the GraphQL engine (settings from flags or HASURA_GRAPHQL_* variables)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := binder.Finish(os.LookupEnv); err != nil {
+				return err
+			}
+			log := newLogger(stdout, cfg.LogLevel)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return engine.Run(ctx, cfg, log)
+		},
+	}
+	binder = config.Bind(cmd.Flags(), cfg)
+	return cmd
+}
+
+func newOperatorCmd(stdout io.Writer) *cobra.Command {
+	var opts controllers.Options
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "operator",
+		Short: "Run the Kubernetes controller manager for Project, Source and Metadata",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("invalid log level %q: use debug, info, warn or error", logLevel)
+			}
+			log := newLogger(stdout, level)
+			logger := logr.FromSlogHandler(log.Handler())
+			ctrl.SetLogger(logger)
+			klog.SetLogger(logger)
+
+			restCfg, err := ctrl.GetConfig()
+			if err != nil {
+				return fmt.Errorf("cannot find a Kubernetes API server (in-cluster config or KUBECONFIG): %w", err)
+			}
+			mgr, err := controllers.NewManager(restCfg, opts)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			log.Info("starting operator", "version", version.Version)
+			if err := mgr.Start(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint; 0 disables it")
+	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
+	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintf(stdout, "strata %s (%s %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		},
+	}
+}
+
+// newLogger writes JSON lines, one object per event, as Hasura's logs are.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
