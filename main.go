@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/go-logr/logr"
@@ -36,6 +37,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") && len(args) > 0 {
+		// cobra's own suggestion spans several lines; keep errors to one.
+		err = fmt.Errorf("unknown command %q", args[0])
+		if s := root.SuggestionsFor(args[0]); len(s) > 0 {
+			err = fmt.Errorf("%w (did you mean %s?)", err, strings.Join(s, " or "))
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: error: %v\n", cmd.CommandPath(), err)
 		return 1
@@ -49,6 +57,8 @@ func newRootCmd(stdout io.Writer) *cobra.Command {
 		Short:         "GraphQL over Postgres, compatible with Hasura v2, and its Kubernetes operator",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// run() prints its own one-line suggestion.
+		DisableSuggestions: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())

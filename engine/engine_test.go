@@ -1,0 +1,104 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/strata-dev/strata/engine/version"
+	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func get(t *testing.T, method, url string, header http.Header) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+func TestHealthAndVersion(t *testing.T) {
+	e := enginetest.Start(t, nil)
+
+	for _, path := range []string{"/healthz", "/hasura/healthz"} {
+		if status, _, body := get(t, http.MethodGet, e.URL+path, nil); status != 200 || body != "OK" {
+			t.Errorf("GET %s = %d %q, want 200 OK", path, status, body)
+		}
+	}
+
+	status, h, body := get(t, http.MethodGet, e.URL+"/v1/version", nil)
+	if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /v1/version = %d %s", status, h.Get("Content-Type"))
+	}
+	var v map[string]string
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v["version"] != version.Version || v["server_type"] != "ce" {
+		t.Errorf("version body %s", body)
+	}
+}
+
+func TestUnknownRoutesAnswerInHasurasShape(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	want := `{"path":"$","error":"resource does not exist","code":"not-found"}`
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/v1/nothing"},
+		{http.MethodPost, "/healthz"}, // known path, wrong method: Hasura says 404 too
+		{http.MethodDelete, "/v1/version"},
+	} {
+		status, _, body := get(t, tc.method, e.URL+tc.path, nil)
+		if status != 404 || strings.TrimSpace(body) != want {
+			t.Errorf("%s %s = %d %s, want 404 %s", tc.method, tc.path, status, body, want)
+		}
+	}
+}
+
+func TestRequestIDIsEchoedOrMinted(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	_, h, _ := get(t, http.MethodGet, e.URL+"/healthz", http.Header{"X-Request-Id": {"abc-123"}})
+	if got := h.Get("X-Request-Id"); got != "abc-123" {
+		t.Errorf("x-request-id %q, want the client's abc-123", got)
+	}
+	_, h, _ = get(t, http.MethodGet, e.URL+"/healthz", nil)
+	if len(h.Get("X-Request-Id")) < 16 {
+		t.Errorf("x-request-id %q: want a minted id", h.Get("X-Request-Id"))
+	}
+}
+
+// healthz must reflect the database, not just the process: with its
+// database gone the engine answers 500 ERROR so it is taken out of rotation.
+func TestHealthzFailsWhenTheDatabaseIsGone(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := conn.Config().Database
+	conn.Close(ctx)
+	if err := pgtest.Server(t).DropDatabase(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := get(t, http.MethodGet, e.URL+"/healthz", nil); status != 500 || body != "ERROR" {
+		t.Errorf("GET /healthz without a database = %d %q, want 500 ERROR", status, body)
+	}
+}

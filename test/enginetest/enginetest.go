@@ -1,0 +1,83 @@
+// Package enginetest starts a real engine in-process on a loopback port,
+// against a fresh database from pgtest, for tests that speak HTTP to it.
+package enginetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/strata-dev/strata/engine"
+	"github.com/strata-dev/strata/engine/config"
+	"github.com/strata-dev/strata/test/pgtest"
+)
+
+// Engine is a running engine.
+type Engine struct {
+	URL         string         // http://127.0.0.1:port
+	DatabaseURL string         // its database
+	Config      *config.Config // what it runs with
+}
+
+// Start runs an engine for the rest of the test. configure, if given, may
+// change the settings (the database URL is already set). The engine's log
+// is printed only if the test fails.
+func Start(t testing.TB, configure func(*config.Config)) *Engine {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DatabaseURL = pgtest.NewDatabase(t)
+	cfg.ServerHost = "127.0.0.1"
+	if configure != nil {
+		configure(cfg)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	e, err := engine.New(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("enginetest: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		e.Close()
+		t.Fatalf("enginetest: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("enginetest: serve: %v", err)
+		}
+		e.Close()
+		if t.Failed() {
+			t.Logf("engine log:\n%s", logs.String())
+		}
+	})
+	return &Engine{URL: "http://" + ln.Addr().String(), DatabaseURL: cfg.DatabaseURL, Config: cfg}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
