@@ -1,5 +1,5 @@
 // Command conformance replays Hasura GraphQL Engine's own test cases
-// (/work/shared/conformance, see its README) against Strata and prints
+// (../shared/conformance beside the repository, see its README) against Strata and prints
 // honest numbers: one line per failing unit and, last,
 // "N passed, N failed, N skipped".
 //

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// Manifest is /work/shared/conformance/hasura/manifest.json: which test
+// Manifest is a manifest.json such as ../shared/conformance/hasura/manifest.json: which test
 // classes exist upstream and how they use the case files. See the README
 // next to it for the format.
 type Manifest struct {
