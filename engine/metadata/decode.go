@@ -1,0 +1,376 @@
+package metadata
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ParseError says where in the document a value did not fit.
+type ParseError struct {
+	Path    string // JSON path, e.g. $.sources[0].tables[2].table
+	Message string
+}
+
+func (e *ParseError) Error() string { return e.Path + ": " + e.Message }
+
+// Parse reads a metadata document: version 3 (sources), or the older
+// version 1/2 form (top-level tables and functions), which becomes one
+// source named "default" of kind postgres with no configuration; the
+// caller supplies the default source's configuration, as Hasura does on
+// replace_metadata.
+func Parse(doc []byte) (*Metadata, error) {
+	var top map[string]json.RawMessage
+	if err := strictObject(doc, &top); err != nil {
+		return nil, &ParseError{"$", err.Error()}
+	}
+	version := 1
+	if v, ok := top["version"]; ok {
+		if err := json.Unmarshal(v, &version); err != nil || version < 1 || version > 3 {
+			return nil, &ParseError{"$.version", fmt.Sprintf("expected 1, 2 or 3, encountered %s", bytes.TrimSpace(v))}
+		}
+	}
+	m := &Metadata{}
+	for _, sec := range m.rawSections() {
+		if v, ok := top[sec.key]; ok {
+			*sec.val = v
+		}
+	}
+	if version < 3 {
+		// v1/v2 have scheduled cron triggers under the same key; tables
+		// and functions go to the default source.
+		src := &Source{Name: "default", Kind: "postgres"}
+		if err := decodeList(top["tables"], "$.tables", &src.Tables, decodeTable); err != nil {
+			return nil, err
+		}
+		if err := decodeList(top["functions"], "$.functions", &src.Functions, decodeFunction); err != nil {
+			return nil, err
+		}
+		m.Sources = []*Source{src}
+		return m, nil
+	}
+	if err := decodeList(top["sources"], "$.sources", &m.Sources, decodeSource); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for i, s := range m.Sources {
+		if seen[s.Name] {
+			return nil, &ParseError{fmt.Sprintf("$.sources[%d].name", i), fmt.Sprintf("multiple sources named %q", s.Name)}
+		}
+		seen[s.Name] = true
+	}
+	return m, nil
+}
+
+// decodeList decodes a JSON array element by element so errors carry the
+// element's path. An absent or null list is empty.
+func decodeList[T any](raw json.RawMessage, path string, out *[]T, one func([]byte, string) (T, error)) error {
+	if isNull(raw) {
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return &ParseError{path, "expected an array, encountered " + kindOf(raw)}
+	}
+	for i, it := range items {
+		v, err := one(it, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return err
+		}
+		*out = append(*out, v)
+	}
+	return nil
+}
+
+func decodeSource(b []byte, path string) (*Source, error) {
+	var r struct {
+		Name             *string         `json:"name"`
+		Kind             string          `json:"kind"`
+		Tables           json.RawMessage `json:"tables"`
+		Functions        json.RawMessage `json:"functions"`
+		Configuration    json.RawMessage `json:"configuration"`
+		NativeQueries    json.RawMessage `json:"native_queries"`
+		StoredProcedures json.RawMessage `json:"stored_procedures"`
+		LogicalModels    json.RawMessage `json:"logical_models"`
+		QueryTags        json.RawMessage `json:"query_tags"`
+		Customization    json.RawMessage `json:"customization"`
+		HealthCheck      json.RawMessage `json:"health_check"`
+	}
+	if err := strictObject(b, &r); err != nil {
+		return nil, &ParseError{path, err.Error()}
+	}
+	if r.Name == nil || *r.Name == "" {
+		return nil, &ParseError{path, `key "name" not found`}
+	}
+	if r.Kind == "" {
+		r.Kind = "postgres"
+	}
+	s := &Source{Name: *r.Name, Kind: r.Kind, Configuration: r.Configuration,
+		NativeQueries: r.NativeQueries, StoredProcedures: r.StoredProcedures, LogicalModels: r.LogicalModels,
+		QueryTags: r.QueryTags, Customization: r.Customization, HealthCheck: r.HealthCheck}
+	if err := decodeList(r.Tables, path+".tables", &s.Tables, decodeTable); err != nil {
+		return nil, err
+	}
+	if err := decodeList(r.Functions, path+".functions", &s.Functions, decodeFunction); err != nil {
+		return nil, err
+	}
+	seen := map[QualifiedName]bool{}
+	for i, t := range s.Tables {
+		if seen[t.Table] {
+			return nil, &ParseError{fmt.Sprintf("%s.tables[%d].table", path, i), fmt.Sprintf("table %s is declared more than once", t.Table)}
+		}
+		seen[t.Table] = true
+	}
+	return s, nil
+}
+
+func decodeTable(b []byte, path string) (*Table, error) {
+	var r struct {
+		Table               json.RawMessage `json:"table"`
+		IsEnum              bool            `json:"is_enum"`
+		Configuration       json.RawMessage `json:"configuration"`
+		ObjectRelationships json.RawMessage `json:"object_relationships"`
+		ArrayRelationships  json.RawMessage `json:"array_relationships"`
+		ComputedFields      json.RawMessage `json:"computed_fields"`
+		RemoteRelationships json.RawMessage `json:"remote_relationships"`
+		InsertPermissions   json.RawMessage `json:"insert_permissions"`
+		SelectPermissions   json.RawMessage `json:"select_permissions"`
+		UpdatePermissions   json.RawMessage `json:"update_permissions"`
+		DeletePermissions   json.RawMessage `json:"delete_permissions"`
+		EventTriggers       json.RawMessage `json:"event_triggers"`
+		ApolloFederation    json.RawMessage `json:"apollo_federation_config"`
+		LogicalModel        json.RawMessage `json:"logical_model"`
+	}
+	if err := strictObject(b, &r); err != nil {
+		return nil, &ParseError{path, err.Error()}
+	}
+	if isNull(r.Table) {
+		return nil, &ParseError{path, `key "table" not found`}
+	}
+	t := &Table{IsEnum: r.IsEnum, Configuration: r.Configuration, RemoteRelationships: r.RemoteRelationships,
+		EventTriggers: r.EventTriggers, ApolloFederation: r.ApolloFederation, LogicalModel: r.LogicalModel}
+	if err := json.Unmarshal(r.Table, &t.Table); err != nil {
+		return nil, &ParseError{path + ".table", err.Error()}
+	}
+	for _, l := range []struct {
+		raw  json.RawMessage
+		key  string
+		into *[]*Relationship
+	}{{r.ObjectRelationships, "object_relationships", &t.ObjectRelationships}, {r.ArrayRelationships, "array_relationships", &t.ArrayRelationships}} {
+		if err := decodeList(l.raw, path+"."+l.key, l.into, decodeRelationship); err != nil {
+			return nil, err
+		}
+	}
+	if err := decodeList(r.ComputedFields, path+".computed_fields", &t.ComputedFields, decodeComputedField); err != nil {
+		return nil, err
+	}
+	if err := decodeList(r.InsertPermissions, path+".insert_permissions", &t.InsertPermissions, decodePermission[InsertPermission]); err != nil {
+		return nil, err
+	}
+	if err := decodeList(r.SelectPermissions, path+".select_permissions", &t.SelectPermissions, decodePermission[SelectPermission]); err != nil {
+		return nil, err
+	}
+	if err := decodeList(r.UpdatePermissions, path+".update_permissions", &t.UpdatePermissions, decodePermission[UpdatePermission]); err != nil {
+		return nil, err
+	}
+	if err := decodeList(r.DeletePermissions, path+".delete_permissions", &t.DeletePermissions, decodePermission[DeletePermission]); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func decodeRelationship(b []byte, path string) (*Relationship, error) {
+	var r struct {
+		Name    *string         `json:"name"`
+		Using   json.RawMessage `json:"using"`
+		Comment *string         `json:"comment"`
+	}
+	if err := strictObject(b, &r); err != nil {
+		return nil, &ParseError{path, err.Error()}
+	}
+	if r.Name == nil {
+		return nil, &ParseError{path, `key "name" not found`}
+	}
+	if isNull(r.Using) {
+		return nil, &ParseError{path, `key "using" not found`}
+	}
+	return &Relationship{Name: *r.Name, Using: r.Using, Comment: r.Comment}, nil
+}
+
+func decodeComputedField(b []byte, path string) (*ComputedField, error) {
+	var r struct {
+		Name       *string         `json:"name"`
+		Definition json.RawMessage `json:"definition"`
+		Comment    *string         `json:"comment"`
+	}
+	if err := strictObject(b, &r); err != nil {
+		return nil, &ParseError{path, err.Error()}
+	}
+	if r.Name == nil || isNull(r.Definition) {
+		return nil, &ParseError{path, `keys "name" and "definition" are required`}
+	}
+	return &ComputedField{Name: *r.Name, Definition: r.Definition, Comment: r.Comment}, nil
+}
+
+func decodePermission[P any](b []byte, path string) (*Permission[P], error) {
+	var r struct {
+		Role       *string         `json:"role"`
+		Permission json.RawMessage `json:"permission"`
+		Comment    *string         `json:"comment"`
+	}
+	if err := strictObject(b, &r); err != nil {
+		return nil, &ParseError{path, err.Error()}
+	}
+	if r.Role == nil {
+		return nil, &ParseError{path, `key "role" not found`}
+	}
+	if isNull(r.Permission) {
+		return nil, &ParseError{path, `key "permission" not found`}
+	}
+	p := &Permission[P]{Role: *r.Role, Comment: r.Comment}
+	if err := decodePermissionBody(r.Permission, &p.Permission); err != nil {
+		return nil, &ParseError{path + ".permission", err.Error()}
+	}
+	return p, nil
+}
+
+// decodePermissionBody fills one of the four permission kinds.
+func decodePermissionBody(b []byte, into any) error {
+	switch p := into.(type) {
+	case *InsertPermission:
+		var r struct {
+			Check         json.RawMessage `json:"check"`
+			Set           json.RawMessage `json:"set"`
+			Columns       json.RawMessage `json:"columns"`
+			BackendOnly   bool            `json:"backend_only"`
+			ValidateInput json.RawMessage `json:"validate_input"`
+		}
+		if err := strictObject(b, &r); err != nil {
+			return err
+		}
+		*p = InsertPermission{Check: r.Check, Set: r.Set, Columns: nonNull(r.Columns), BackendOnly: r.BackendOnly, ValidateInput: r.ValidateInput}
+	case *SelectPermission:
+		var r struct {
+			Columns                json.RawMessage `json:"columns"`
+			ComputedFields         []string        `json:"computed_fields"`
+			Filter                 json.RawMessage `json:"filter"`
+			Limit                  *int64          `json:"limit"`
+			AllowAggregations      bool            `json:"allow_aggregations"`
+			QueryRootFields        []string        `json:"query_root_fields"`
+			SubscriptionRootFields []string        `json:"subscription_root_fields"`
+		}
+		if err := strictObject(b, &r); err != nil {
+			return err
+		}
+		if isNull(r.Columns) {
+			return fmt.Errorf(`key "columns" not found`)
+		}
+		*p = SelectPermission{Columns: r.Columns, ComputedFields: r.ComputedFields, Filter: r.Filter, Limit: r.Limit,
+			AllowAggregations: r.AllowAggregations, QueryRootFields: r.QueryRootFields, SubscriptionRootFields: r.SubscriptionRootFields}
+	case *UpdatePermission:
+		var r struct {
+			Columns       json.RawMessage `json:"columns"`
+			Filter        json.RawMessage `json:"filter"`
+			Check         json.RawMessage `json:"check"`
+			Set           json.RawMessage `json:"set"`
+			BackendOnly   bool            `json:"backend_only"`
+			ValidateInput json.RawMessage `json:"validate_input"`
+		}
+		if err := strictObject(b, &r); err != nil {
+			return err
+		}
+		if isNull(r.Columns) {
+			return fmt.Errorf(`key "columns" not found`)
+		}
+		*p = UpdatePermission{Columns: r.Columns, Filter: r.Filter, Check: nonNull(r.Check), Set: r.Set, BackendOnly: r.BackendOnly, ValidateInput: r.ValidateInput}
+	case *DeletePermission:
+		var r struct {
+			Filter        json.RawMessage `json:"filter"`
+			BackendOnly   bool            `json:"backend_only"`
+			ValidateInput json.RawMessage `json:"validate_input"`
+		}
+		if err := strictObject(b, &r); err != nil {
+			return err
+		}
+		*p = DeletePermission{Filter: r.Filter, BackendOnly: r.BackendOnly, ValidateInput: r.ValidateInput}
+	default:
+		return fmt.Errorf("unknown permission type %T", into)
+	}
+	return nil
+}
+
+func decodeFunction(b []byte, path string) (*Function, error) {
+	// v1 metadata lists functions as bare names or {schema, name}.
+	var q QualifiedName
+	if !bytes.Contains(b, []byte(`"function"`)) {
+		if err := json.Unmarshal(b, &q); err != nil {
+			return nil, &ParseError{path, err.Error()}
+		}
+		return &Function{Function: q}, nil
+	}
+	var r struct {
+		Function      json.RawMessage `json:"function"`
+		Configuration json.RawMessage `json:"configuration"`
+		Permissions   json.RawMessage `json:"permissions"`
+		Comment       *string         `json:"comment"`
+	}
+	if err := strictObject(b, &r); err != nil {
+		return nil, &ParseError{path, err.Error()}
+	}
+	if err := json.Unmarshal(r.Function, &q); err != nil {
+		return nil, &ParseError{path + ".function", err.Error()}
+	}
+	return &Function{Function: q, Configuration: r.Configuration, Permissions: r.Permissions, Comment: r.Comment}, nil
+}
+
+// strictObject decodes an object, with aeson-like messages for the wrong
+// kind of value.
+func strictObject(b []byte, into any) error {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("expected Object, but encountered %s", kindOf(b))
+	}
+	if err := json.Unmarshal(b, into); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s: expected %s, but encountered %s", te.Field, te.Type, te.Value)
+		}
+		return err
+	}
+	return nil
+}
+
+// kindOf names a JSON value's kind as aeson does in its messages.
+func kindOf(b []byte) string {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '{':
+		return "Object"
+	case '[':
+		return "Array"
+	case '"':
+		return "String"
+	case 't', 'f':
+		return "Boolean"
+	case 'n':
+		return "Null"
+	default:
+		return "Number"
+	}
+}
+
+func isNull(b json.RawMessage) bool {
+	t := bytes.TrimSpace(b)
+	return len(t) == 0 || string(t) == "null"
+}
+
+func nonNull(b json.RawMessage) json.RawMessage {
+	if isNull(b) {
+		return nil
+	}
+	return b
+}
