@@ -74,7 +74,11 @@ GO
 }
 
 build_etcd() {
-  if [[ -x "$out/etcd" ]] && "$out/etcd" --version 2>/dev/null | grep -q "etcd Version: ${ETCD_VERSION#v}"; then
+  # Capture first: with pipefail, `etcd --version | grep -q` fails when
+  # grep exits early and etcd gets SIGPIPE, forcing a needless rebuild.
+  local have=""
+  [[ -x "$out/etcd" ]] && have="$("$out/etcd" --version 2>/dev/null || true)"
+  if [[ "$have" == *"etcd Version: ${ETCD_VERSION#v}"* ]]; then
     return 0
   fi
   log "building etcd ${ETCD_VERSION} from source (first time only)"
