@@ -1,0 +1,172 @@
+// Package schemacache holds what the engine serves from: the current
+// metadata, each source's pool and catalog, and the objects that do not fit
+// the database. A Snapshot is immutable; the Cache swaps in a new one
+// atomically, so a request sees one whole snapshot or the next, never half.
+package schemacache
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/exec"
+	"github.com/strata-dev/strata/engine/metadata"
+	"github.com/strata-dev/strata/engine/metadata/store"
+)
+
+// Source is a database as the engine sees it.
+type Source struct {
+	Metadata *metadata.Source
+	Pool     *pgxpool.Pool    // nil when the source is inconsistent
+	Catalog  *catalog.Catalog // nil when the source is inconsistent
+}
+
+// Snapshot is one consistent view of metadata and databases.
+type Snapshot struct {
+	ResourceVersion int64
+	Metadata        *metadata.Metadata
+	Sources         map[string]*Source
+	Inconsistent    []InconsistentObject
+}
+
+// Catalogs returns each consistent source's catalog.
+func (s *Snapshot) Catalogs() map[string]*catalog.Catalog {
+	out := make(map[string]*catalog.Catalog, len(s.Sources))
+	for name, src := range s.Sources {
+		if src.Catalog != nil {
+			out[name] = src.Catalog
+		}
+	}
+	return out
+}
+
+// Cache keeps the current Snapshot up to date with the store.
+type Cache struct {
+	store     *store.Store
+	sources   *exec.Sources
+	lookupEnv func(string) (string, bool)
+	log       *slog.Logger
+
+	cur       atomic.Pointer[Snapshot]
+	rebuildMu sync.Mutex
+}
+
+// New builds an empty cache; call Rebuild before serving.
+func New(st *store.Store, sources *exec.Sources, lookupEnv func(string) (string, bool), log *slog.Logger) *Cache {
+	return &Cache{store: st, sources: sources, lookupEnv: lookupEnv, log: log}
+}
+
+// Current is the snapshot in force.
+func (c *Cache) Current() *Snapshot { return c.cur.Load() }
+
+// Rebuild loads the stored metadata, introspects every source and swaps
+// the result in. Concurrent calls are serialized; a snapshot never
+// replaces a newer one.
+func (c *Cache) Rebuild(ctx context.Context) (*Snapshot, error) {
+	c.rebuildMu.Lock()
+	defer c.rebuildMu.Unlock()
+	snap, err := c.store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	md, err := metadata.Parse(snap.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("stored metadata does not parse: %w", err)
+	}
+	s := c.Build(ctx, md, nil)
+	s.ResourceVersion = snap.ResourceVersion
+	if old := c.cur.Load(); old == nil || old.ResourceVersion <= s.ResourceVersion {
+		c.cur.Store(s)
+	}
+	return c.cur.Load(), nil
+}
+
+// Install makes s current, unless a newer snapshot already is: a writer
+// that just built and stored s need not introspect again.
+func (c *Cache) Install(s *Snapshot) {
+	c.rebuildMu.Lock()
+	defer c.rebuildMu.Unlock()
+	if old := c.cur.Load(); old == nil || old.ResourceVersion < s.ResourceVersion {
+		c.cur.Store(s)
+	}
+}
+
+// Build makes a snapshot of md (without storing it). Catalogs given are
+// used as they are (a metadata operation validating against the catalogs
+// it already has); others are introspected.
+func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, catalogs map[string]*catalog.Catalog) *Snapshot {
+	s := &Snapshot{Metadata: md, Sources: map[string]*Source{}}
+	for _, src := range md.Sources {
+		ss := &Source{Metadata: src}
+		s.Sources[src.Name] = ss
+		pool, err := c.pool(ctx, src)
+		if err != nil {
+			s.Inconsistent = append(s.Inconsistent, inconsistent("source", "source "+src.Name, err.Error(), src.Name))
+			continue
+		}
+		cat := catalogs[src.Name]
+		if cat == nil {
+			if cat, err = LoadCatalog(ctx, pool); err != nil {
+				s.Inconsistent = append(s.Inconsistent, inconsistent("source", "source "+src.Name, err.Error(), src.Name))
+				continue
+			}
+		}
+		ss.Pool, ss.Catalog = pool, cat
+		s.Inconsistent = append(s.Inconsistent, Check(src, cat)...)
+	}
+	return s
+}
+
+// Pool returns the pool of a source's configured database.
+func (c *Cache) pool(ctx context.Context, src *metadata.Source) (*pgxpool.Pool, error) {
+	if src.Kind != "postgres" && src.Kind != "" {
+		return nil, fmt.Errorf("source kind %q is not supported", src.Kind)
+	}
+	url, err := exec.ResolveDatabaseURL(src.Configuration, c.lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return c.sources.Pool(ctx, url)
+}
+
+// SourcePool resolves the pool of a source configuration, for operations
+// that need a database before the source is in a snapshot (pg_add_source).
+func (c *Cache) SourcePool(ctx context.Context, src *metadata.Source) (*pgxpool.Pool, error) {
+	return c.pool(ctx, src)
+}
+
+// LoadCatalog introspects a source's user schemas.
+func LoadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog.Catalog, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return catalog.Load(ctx, pool, catalog.Options{})
+}
+
+// Follow rebuilds whenever another replica changes the metadata, until ctx
+// ends. Changes made through this engine rebuild at once; this is for the
+// others (LISTEN/NOTIFY, with a poll as a fallback).
+func (c *Cache) Follow(ctx context.Context, poll time.Duration) {
+	since := int64(0)
+	if cur := c.Current(); cur != nil {
+		since = cur.ResourceVersion
+	}
+	err := c.store.WatchFrom(ctx, since, poll, func(version int64) {
+		if cur := c.Current(); cur != nil && cur.ResourceVersion >= version {
+			return
+		}
+		if _, err := c.Rebuild(ctx); err != nil && ctx.Err() == nil {
+			c.log.Error("metadata reload failed", "type", "schema-sync", "error", err.Error())
+			return
+		}
+		c.log.Info("metadata reloaded", "type", "schema-sync", "resource_version", version)
+	})
+	if err != nil && ctx.Err() == nil {
+		c.log.Error("metadata watch stopped", "type", "schema-sync", "error", err.Error())
+	}
+}

@@ -1,0 +1,251 @@
+package schemacache
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/metadata"
+)
+
+// InconsistentObject is one entry of get_inconsistent_metadata, in
+// Hasura's shape.
+type InconsistentObject struct {
+	Definition any    `json:"definition"`
+	Reason     string `json:"reason"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+}
+
+// DisplayName prints a table as Hasura does: bare in public, else
+// schema.name.
+func DisplayName(q metadata.QualifiedName) string {
+	if q.Schema == "public" {
+		return q.Name
+	}
+	return q.Schema + "." + q.Name
+}
+
+func inconsistent(typ, name, reason string, def any) InconsistentObject {
+	return InconsistentObject{Definition: def, Reason: "Inconsistent object: " + reason, Name: name, Type: typ}
+}
+
+// Check lists the metadata objects of one source that do not match its
+// database. A missing table hides the objects inside it (they are not
+// reported again), as in Hasura.
+func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
+	var out []InconsistentObject
+	tracked := map[metadata.QualifiedName]bool{}
+	for _, t := range src.Tables {
+		if lookup(cat, t.Table) != nil {
+			tracked[t.Table] = true
+		}
+	}
+	for _, t := range src.Tables {
+		ct := lookup(cat, t.Table)
+		if ct == nil {
+			out = append(out, inconsistent("table",
+				fmt.Sprintf("table %s in source %s", DisplayName(t.Table), src.Name),
+				fmt.Sprintf("no such table/view exists in source: %q", DisplayName(t.Table)),
+				t.Table))
+			continue
+		}
+		for _, r := range t.ObjectRelationships {
+			if reason := checkRelationship(cat, ct, r, false, tracked); reason != "" {
+				reason = relReason(t.Table, r, reason)
+				out = append(out, inconsistent("object_relation",
+					fmt.Sprintf("object_relation %s in table %s in source %s", r.Name, DisplayName(t.Table), src.Name),
+					reason, relDefinition(src.Name, t.Table, r)))
+			}
+		}
+		for _, r := range t.ArrayRelationships {
+			if reason := checkRelationship(cat, ct, r, true, tracked); reason != "" {
+				reason = relReason(t.Table, r, reason)
+				out = append(out, inconsistent("array_relation",
+					fmt.Sprintf("array_relation %s in table %s in source %s", r.Name, DisplayName(t.Table), src.Name),
+					reason, relDefinition(src.Name, t.Table, r)))
+			}
+		}
+	}
+	return out
+}
+
+// notTrackedSuffix marks a reason Hasura reports without the table and
+// relationship prefix (it comes from resolving the remote table, not from
+// building the relationship).
+const notTrackedSuffix = " is not tracked"
+
+func relReason(table metadata.QualifiedName, r *metadata.Relationship, reason string) string {
+	if strings.HasSuffix(reason, notTrackedSuffix) {
+		return reason
+	}
+	return fmt.Sprintf("in table %q: in relationship %q: %s", DisplayName(table), r.Name, reason)
+}
+
+// relDefinition is how Hasura shows a relationship in an inconsistency.
+func relDefinition(source string, table metadata.QualifiedName, r *metadata.Relationship) map[string]any {
+	return map[string]any{"name": r.Name, "using": r.Using, "comment": r.Comment, "source": source, "table": table}
+}
+
+func lookup(cat *catalog.Catalog, q metadata.QualifiedName) *catalog.Table {
+	if cat == nil {
+		return nil
+	}
+	t, _ := cat.Table(q.Schema, q.Name)
+	return t
+}
+
+// Using is a relationship's `using`, in any of Hasura's forms.
+type Using struct {
+	// foreign_key_constraint_on: a column name, {column|columns}, or
+	// {table, column|columns} (the FK is on the remote table).
+	FKOn *FKOn `json:"foreign_key_constraint_on"`
+	// manual_configuration.
+	Manual *struct {
+		RemoteTable   metadata.QualifiedName `json:"remote_table"`
+		ColumnMapping map[string]string      `json:"column_mapping"`
+	} `json:"manual_configuration"`
+}
+
+// FKOn is foreign_key_constraint_on.
+type FKOn struct {
+	Table   *metadata.QualifiedName // set: the FK is on this (remote) table
+	Columns []string
+}
+
+// UnmarshalJSON accepts "col", {"column": "col"}, {"columns": [...]} and
+// the same with "table".
+func (f *FKOn) UnmarshalJSON(b []byte) error {
+	var col string
+	if json.Unmarshal(b, &col) == nil {
+		f.Columns = []string{col}
+		return nil
+	}
+	var o struct {
+		Table   *metadata.QualifiedName `json:"table"`
+		Column  *string                 `json:"column"`
+		Columns []string                `json:"columns"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return fmt.Errorf("foreign_key_constraint_on: expected a column name or an object")
+	}
+	f.Table = o.Table
+	switch {
+	case o.Column != nil:
+		f.Columns = []string{*o.Column}
+	case len(o.Columns) > 0:
+		f.Columns = o.Columns
+	default:
+		return fmt.Errorf(`foreign_key_constraint_on: "column" or "columns" is required`)
+	}
+	return nil
+}
+
+// ParseUsing decodes a relationship's using clause.
+func ParseUsing(raw json.RawMessage) (Using, error) {
+	var u Using
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return u, err
+	}
+	if (u.FKOn == nil) == (u.Manual == nil) {
+		return u, fmt.Errorf("exactly one of foreign_key_constraint_on and manual_configuration is expected")
+	}
+	return u, nil
+}
+
+// checkRelationship returns why r does not fit the database, or "".
+func checkRelationship(cat *catalog.Catalog, t *catalog.Table, r *metadata.Relationship, array bool, tracked map[metadata.QualifiedName]bool) string {
+	u, err := ParseUsing(r.Using)
+	if err != nil {
+		return err.Error()
+	}
+	self := metadata.QualifiedName{Schema: t.Name.Schema, Name: t.Name.Name}
+	if u.Manual != nil {
+		rt := lookup(cat, u.Manual.RemoteTable)
+		if rt == nil || !tracked[u.Manual.RemoteTable] {
+			return fmt.Sprintf("table %q is not tracked", DisplayName(u.Manual.RemoteTable))
+		}
+		cols := make([]string, 0, len(u.Manual.ColumnMapping))
+		for c := range u.Manual.ColumnMapping {
+			cols = append(cols, c)
+		}
+		sort.Strings(cols)
+		for _, c := range cols {
+			if !hasColumn(t, c) {
+				return fmt.Sprintf("column %q does not exist in table %q", c, DisplayName(self))
+			}
+			if rc := u.Manual.ColumnMapping[c]; !hasColumn(rt, rc) {
+				return fmt.Sprintf("column %q does not exist in table %q", rc, DisplayName(u.Manual.RemoteTable))
+			}
+		}
+		return ""
+	}
+	fk := u.FKOn
+	if fk.Table == nil {
+		if array {
+			return "foreign_key_constraint_on of an array relationship must name the remote table"
+		}
+		// The FK is on this table's columns.
+		for _, c := range fk.Columns {
+			if !hasColumn(t, c) {
+				return fmt.Sprintf("column %q does not exist in table %q", c, DisplayName(self))
+			}
+		}
+		f := FindFK(t, fk.Columns)
+		if f == nil {
+			return "no foreign constraint exists on the given column(s)"
+		}
+		target := metadata.QualifiedName{Schema: f.RefTable.Schema, Name: f.RefTable.Name}
+		if !tracked[target] {
+			return fmt.Sprintf("table %q is not tracked", DisplayName(target))
+		}
+		return ""
+	}
+	// The FK is on the remote table's columns and points at this table.
+	if !tracked[*fk.Table] {
+		return fmt.Sprintf("table %q is not tracked", DisplayName(*fk.Table))
+	}
+	rt := lookup(cat, *fk.Table)
+	for _, c := range fk.Columns {
+		if !hasColumn(rt, c) {
+			return fmt.Sprintf("column %q does not exist in table %q", c, DisplayName(*fk.Table))
+		}
+	}
+	f := FindFK(rt, fk.Columns)
+	if f == nil || f.RefTable.Schema != self.Schema || f.RefTable.Name != self.Name {
+		return "no foreign constraint exists on the given column(s)"
+	}
+	return ""
+}
+
+func hasColumn(t *catalog.Table, name string) bool {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// FindFK finds the foreign key of t over exactly these columns (any order).
+func FindFK(t *catalog.Table, cols []string) *catalog.ForeignKey {
+	want := map[string]bool{}
+	for _, c := range cols {
+		want[c] = true
+	}
+	for _, f := range t.ForeignKeys {
+		if len(f.Columns) != len(want) {
+			continue
+		}
+		ok := true
+		for _, c := range f.Columns {
+			ok = ok && want[c]
+		}
+		if ok {
+			return f
+		}
+	}
+	return nil
+}
