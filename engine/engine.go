@@ -7,18 +7,24 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/engine/exec"
+	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
+	"github.com/strata-dev/strata/engine/metadata/store"
 	"github.com/strata-dev/strata/engine/pglocal"
+	"github.com/strata-dev/strata/engine/schemacache"
 	"github.com/strata-dev/strata/engine/server"
 	"github.com/strata-dev/strata/engine/version"
 )
@@ -29,7 +35,8 @@ type Engine struct {
 	log      *slog.Logger
 	local    *pglocal.Server // nil unless we started Postgres ourselves
 	metadata *pgxpool.Pool
-	source   *pgxpool.Pool // the default source; nil with a metadata database alone
+	sources  *exec.Sources // pools of every source, by database URL
+	cache    *schemacache.Cache
 	handler  http.Handler
 }
 
@@ -60,20 +67,32 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 		metaURL = dbURL
 	}
 
-	opts := exec.PoolOptions{MaxConns: int32(cfg.PGConnections), ConnectTimeout: cfg.ConnectTimeout}
 	var err error
 	if e.metadata, err = exec.Open(ctx, metaURL, exec.PoolOptions{MaxConns: 4, ConnectTimeout: cfg.ConnectTimeout, AppName: "strata-metadata"}); err != nil {
 		return nil, fmt.Errorf("metadata database: %w", err)
 	}
-	// The default source gets its own pool even when it shares the metadata
-	// database: metadata traffic must not starve queries, nor the reverse.
-	if dbURL != "" { // Hasura allows a metadata database alone; sources come later
-		if e.source, err = exec.Open(ctx, dbURL, opts); err != nil {
-			return nil, fmt.Errorf("database: %w", err)
-		}
+	st, err := store.Open(ctx, e.metadata, log)
+	if err != nil {
+		return nil, fmt.Errorf("metadata database: %w", err)
+	}
+	if _, err := st.Initialize(ctx, initialMetadata(cfg, dbURL)); err != nil {
+		return nil, fmt.Errorf("metadata database: %w", err)
 	}
 
-	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata}).Handler()
+	e.sources = exec.NewSources(exec.PoolOptions{MaxConns: int32(cfg.PGConnections), ConnectTimeout: cfg.ConnectTimeout})
+	e.cache = schemacache.New(st, e.sources, lookupEnv(cfg, dbURL), log)
+	snap, err := e.cache.Rebuild(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	for _, o := range snap.Inconsistent {
+		log.Warn("inconsistent metadata object", "type", "schema-sync", "object", o.Name, "reason", o.Reason)
+	}
+
+	resolver := auth.NewResolver(cfg.AdminSecrets, cfg.UnauthorizedRole)
+	meta := metadataapi.New(st, e.cache, log)
+	meta.ShowInternal = cfg.AdminInternalErrors || cfg.DevMode
+	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata, Auth: resolver, MetadataAPI: meta}).Handler()
 	ok = true
 	return e, nil
 }
@@ -92,6 +111,9 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	followCtx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
+	go e.cache.Follow(followCtx, 5*time.Second)
 	e.log.Info("serving", "type", "startup", "address", ln.Addr().String(), "version", version.Version)
 	select {
 	case err := <-errc:
@@ -112,8 +134,8 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close releases the pools and stops the throwaway Postgres, if any.
 func (e *Engine) Close() {
-	if e.source != nil {
-		e.source.Close()
+	if e.sources != nil {
+		e.sources.Close()
 	}
 	if e.metadata != nil {
 		e.metadata.Close()
@@ -148,4 +170,28 @@ func unwrapOpErr(err error) error {
 		return op.Err
 	}
 	return err
+}
+
+// initialMetadata is what a fresh metadata database starts with: the
+// default source when a database URL is configured, read from the
+// environment like Hasura does, so the URL (and its password) is never
+// written into the metadata.
+func initialMetadata(cfg *config.Config, dbURL string) json.RawMessage {
+	if dbURL == "" {
+		return json.RawMessage(`{"version":3,"sources":[]}`)
+	}
+	return json.RawMessage(`{"version":3,"sources":[{"name":"default","kind":"postgres","tables":[],"configuration":{"connection_info":{"database_url":{"from_env":"HASURA_GRAPHQL_DATABASE_URL"},"isolation_level":"read-committed","pool_settings":{"connection_lifetime":600,"idle_timeout":180,"max_connections":50,"retries":1},"use_prepared_statements":true}}}]}`)
+}
+
+// lookupEnv resolves from_env references in source configurations. The
+// database URL given by flag (or the throwaway server's) stands in for
+// HASURA_GRAPHQL_DATABASE_URL, so the default source works however the URL
+// was given.
+func lookupEnv(cfg *config.Config, dbURL string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if name == "HASURA_GRAPHQL_DATABASE_URL" && dbURL != "" {
+			return dbURL, true
+		}
+		return os.LookupEnv(name)
+	}
 }

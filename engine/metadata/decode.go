@@ -374,3 +374,15 @@ func nonNull(b json.RawMessage) json.RawMessage {
 	}
 	return b
 }
+
+// ParsePermissionBody decodes the `permission` object of one kind of
+// permission (InsertPermission, SelectPermission, UpdatePermission or
+// DeletePermission), as create_*_permission receives it.
+func ParsePermissionBody[P InsertPermission | SelectPermission | UpdatePermission | DeletePermission](raw json.RawMessage) (P, error) {
+	var p P
+	if isNull(raw) {
+		return p, fmt.Errorf(`key "permission" not found`)
+	}
+	err := decodePermissionBody(raw, &p)
+	return p, err
+}

@@ -13,15 +13,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/config"
+	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
 	"github.com/strata-dev/strata/engine/version"
 )
 
 // Deps are what the handlers need from the running engine.
 type Deps struct {
-	Config   *config.Config
-	Log      *slog.Logger
-	Metadata *pgxpool.Pool // the metadata database
+	Config      *config.Config
+	Log         *slog.Logger
+	Metadata    *pgxpool.Pool // the metadata database
+	Auth        *auth.Resolver
+	MetadataAPI *metadataapi.Service
 }
 
 // Server routes requests to the engine's APIs.
@@ -36,6 +40,13 @@ func New(deps Deps) *Server {
 	s.route("/healthz", methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz})
 	s.route("/hasura/healthz", methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz})
 	s.route("/v1/version", methods{http.MethodGet: s.version})
+	if deps.MetadataAPI != nil {
+		resolve := func(r *http.Request) (*auth.Session, *apierr.Error) { return deps.Auth.Resolve(r.Header) }
+		// Hasura's "metadata" API group covers all three endpoints.
+		s.route("/v1/metadata", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.MetadataHandler(resolve)}))
+		s.route("/v1/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV1Handler(resolve)}))
+		s.route("/v2/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV2Handler(resolve)}))
+	}
 	s.mux.HandleFunc("/", notFound)
 	return s
 }
@@ -57,6 +68,15 @@ func (s *Server) route(path string, m methods) {
 		}
 		notFound(w, r)
 	})
+}
+
+// enabled turns a route off (404, as Hasura answers for a disabled API)
+// unless its API group is in HASURA_GRAPHQL_ENABLED_APIS.
+func (s *Server) enabled(api string, m methods) methods {
+	if s.deps.Config.EnabledAPI(api) {
+		return m
+	}
+	return methods{}
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {

@@ -186,3 +186,17 @@ func (p *postgis) ensure(ctx context.Context, dbURL string) string {
 	})
 	return p.reason
 }
+
+// prepareDatabase does what upstream's harness does to every test database
+// before any class runs (tests-py fixtures: "Some tests use the hge_tests
+// schema", and pgcrypto so the engine need not install it): setup files
+// assume both exist.
+func prepareDatabase(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pgcrypto; CREATE SCHEMA IF NOT EXISTS hge_tests")
+	return err
+}

@@ -120,6 +120,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return usage("cannot create the database: %v", err)
 			}
 		}
+		if err := prepareDatabase(ctx, r.dbURL); err != nil {
+			return usage("cannot prepare the database: %v", err)
+		}
 		logDir := ""
 		if *verbose {
 			if logDir, err = os.MkdirTemp("", "strata-conformance-logs-"); err != nil {

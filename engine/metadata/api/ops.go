@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+
+	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/metadata"
+	"github.com/strata-dev/strata/engine/schemacache"
+)
+
+// opFunc runs one operation on a working transaction.
+type opFunc func(ctx context.Context, t *txn, req *request) (any, error)
+
+// The operations of each API. /v1/query has the old names of the same
+// operations; /v2/query only the schema ones.
+var (
+	metadataOps = map[string]opFunc{
+		"export_metadata":            exportMetadata,
+		"replace_metadata":           replaceMetadata,
+		"clear_metadata":             clearMetadata,
+		"reload_metadata":            reloadMetadata,
+		"get_inconsistent_metadata":  getInconsistentMetadata,
+		"drop_inconsistent_metadata": dropInconsistentMetadata,
+		"get_catalog_state":          getCatalogState,
+		"set_catalog_state":          setCatalogState,
+		"pg_add_source":              addSource,
+		"pg_drop_source":             dropSource,
+		"pg_update_source":           updateSource,
+	}
+	queryV1Ops = map[string]opFunc{
+		"export_metadata":            exportMetadata,
+		"replace_metadata":           replaceMetadata,
+		"clear_metadata":             clearMetadata,
+		"reload_metadata":            reloadMetadata,
+		"get_inconsistent_metadata":  getInconsistentMetadata,
+		"drop_inconsistent_metadata": dropInconsistentMetadata,
+	}
+	queryV2Ops = map[string]opFunc{}
+)
+
+func init() {
+	// Table, relationship and permission operations: pg_<name> on the
+	// metadata API, <name> on /v1/query.
+	for name, op := range map[string]opFunc{
+		"track_table":                   trackTable,
+		"track_function":                trackFunction,
+		"untrack_function":              untrackFunction,
+		"untrack_table":                 untrackTable,
+		"set_table_is_enum":             setTableIsEnum,
+		"create_object_relationship":    createRelationship(false),
+		"create_array_relationship":     createRelationship(true),
+		"drop_relationship":             dropRelationship,
+		"rename_relationship":           renameRelationship,
+		"set_relationship_comment":      setRelationshipComment,
+		"create_insert_permission":      createPermission(insertPerms),
+		"create_select_permission":      createPermission(selectPerms),
+		"create_update_permission":      createPermission(updatePerms),
+		"create_delete_permission":      createPermission(deletePerms),
+		"drop_insert_permission":        dropPermission(insertPerms),
+		"drop_select_permission":        dropPermission(selectPerms),
+		"drop_update_permission":        dropPermission(updatePerms),
+		"drop_delete_permission":        dropPermission(deletePerms),
+		"set_permission_comment":        setPermissionComment,
+		"set_table_customization":       setTableCustomization,
+		"pg_set_table_customization":    setTableCustomization,
+		"set_table_custom_fields":       setTableCustomFields,
+		"pg_set_table_is_enum":          setTableIsEnum,
+		"pg_set_relationship_comment":   setRelationshipComment,
+		"pg_set_permission_comment":     setPermissionComment,
+		"pg_rename_relationship":        renameRelationship,
+		"pg_drop_relationship":          dropRelationship,
+		"pg_track_table":                trackTable,
+		"pg_untrack_table":              untrackTable,
+		"pg_create_object_relationship": createRelationship(false),
+		"pg_create_array_relationship":  createRelationship(true),
+	} {
+		if len(name) > 3 && name[:3] == "pg_" {
+			metadataOps[name] = op
+			continue
+		}
+		queryV1Ops[name] = op
+		if _, ok := metadataOps["pg_"+name]; !ok {
+			metadataOps["pg_"+name] = op
+		}
+	}
+	queryV1Ops["run_sql"] = runSQL
+	queryV2Ops["run_sql"] = runSQL
+	metadataOps["pg_run_sql"] = runSQL
+}
+
+func lookupOp(ep endpoint, name string) (opFunc, bool) {
+	var ops map[string]opFunc
+	switch ep {
+	case metadataAPI:
+		ops = metadataOps
+	case queryV1:
+		ops = queryV1Ops
+	default:
+		ops = queryV2Ops
+	}
+	op, ok := ops[name]
+	return op, ok
+}
+
+// ---- helpers shared by operations ----
+
+const defaultSource = "default"
+
+func notExists(format string, args ...any) *apierr.Error {
+	return apierr.BadRequest(apierr.CodeNotExists, format, args...).WithPath("$.args")
+}
+
+// source returns a source of the working metadata and its current
+// catalog (nil when the source cannot be reached).
+func (t *txn) source(ctx context.Context, name string) (*metadata.Source, *catalog.Catalog, error) {
+	if name == "" {
+		name = defaultSource
+	}
+	s, ok := t.md.Source(name)
+	if !ok {
+		return nil, nil, notExists("source with name %q does not exist", name)
+	}
+	cat, err := t.catalog(ctx, name)
+	return s, cat, err
+}
+
+// trackedTable returns a tracked table of a source.
+func (t *txn) trackedTable(src *metadata.Source, q metadata.QualifiedName) (*metadata.Table, error) {
+	tbl, ok := src.Table(q)
+	if !ok {
+		return nil, notExists("table %q does not exist in source: %s", schemacache.DisplayName(q), src.Name)
+	}
+	return tbl, nil
+}
+
+// tableArgs are the arguments every table operation shares.
+type tableArgs struct {
+	Source string                 `json:"source"`
+	Table  metadata.QualifiedName `json:"table"`
+}
+
+func (t *txn) sourceOf(req *request, argSource string) string {
+	if argSource != "" {
+		return argSource
+	}
+	if req.Source != "" {
+		return req.Source
+	}
+	return defaultSource
+}
+
+func dependencyError(deps []string) *apierr.Error {
+	msg := "cannot drop due to the following dependent objects: "
+	for i, d := range deps {
+		if i > 0 {
+			msg += ", "
+		}
+		msg += d
+	}
+	return apierr.BadRequest("dependency-error", "%s", msg).WithPath("$.args")
+}
+
+func badRequest(code, format string, args ...any) *apierr.Error {
+	return apierr.BadRequest(code, format, args...).WithPath("$.args")
+}

@@ -1,0 +1,172 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/metadata"
+	"github.com/strata-dev/strata/engine/schemacache"
+)
+
+// afterCommit is a result that can only be written once the request has
+// been committed (it reports the new snapshot's consistency).
+type afterCommit func(after *schemacache.Snapshot) any
+
+// resolveResults replaces afterCommit results, also inside bulk lists.
+func resolveResults(v any, after *schemacache.Snapshot) any {
+	switch r := v.(type) {
+	case afterCommit:
+		return r(after)
+	case []any:
+		for i := range r {
+			r[i] = resolveResults(r[i], after)
+		}
+	}
+	return v
+}
+
+func consistencyReport(s *schemacache.Snapshot) map[string]any {
+	objs := s.Inconsistent
+	if objs == nil {
+		objs = []schemacache.InconsistentObject{}
+	}
+	return map[string]any{"is_consistent": len(objs) == 0, "inconsistent_objects": objs}
+}
+
+func exportMetadata(_ context.Context, t *txn, req *request) (any, error) {
+	if req.Version != nil && *req.Version == 2 {
+		return map[string]any{"resource_version": t.base.ResourceVersion, "metadata": t.base.Metadata}, nil
+	}
+	return t.base.Metadata, nil
+}
+
+// replaceMetadata takes a whole document (v1), or {metadata,
+// allow_inconsistent_metadata} (v2, which answers with the consistency
+// of the result).
+func replaceMetadata(_ context.Context, t *txn, req *request) (any, error) {
+	v2 := req.Version != nil && *req.Version == 2
+	doc, path := req.Args, "$.args"
+	if v2 {
+		var a struct {
+			Metadata                  json.RawMessage `json:"metadata"`
+			AllowInconsistentMetadata bool            `json:"allow_inconsistent_metadata"`
+		}
+		if err := decodeArgs(req.Args, &a); err != nil {
+			return nil, err
+		}
+		if isNull(a.Metadata) {
+			return nil, badRequest(apierr.CodeParseFailed, `key "metadata" not found`)
+		}
+		doc, path = a.Metadata, "$.args.metadata"
+		t.allowInconsistent = a.AllowInconsistentMetadata
+	}
+	md, err := metadata.Parse(doc)
+	if err != nil {
+		if pe, ok := err.(*metadata.ParseError); ok {
+			return nil, apierr.BadRequest(apierr.CodeParseFailed, "%s", pe.Message).WithPath(path + strings.TrimPrefix(pe.Path, "$"))
+		}
+		return nil, err
+	}
+	// Older documents carry no source configuration: keep the current
+	// default source's, as Hasura does.
+	if def, ok := md.Source(defaultSource); ok && isNull(def.Configuration) {
+		if cur, ok := t.md.Source(defaultSource); ok {
+			def.Configuration = cur.Configuration
+		}
+	}
+	t.md = md
+	t.changed = true
+	if v2 {
+		return afterCommit(func(after *schemacache.Snapshot) any { return consistencyReport(after) }), nil
+	}
+	return success, nil
+}
+
+// clearMetadata empties the metadata but keeps the default source's
+// connection, so the engine stays usable (Hasura's runClearMetadata).
+func clearMetadata(_ context.Context, t *txn, _ *request) (any, error) {
+	md := metadata.Empty()
+	if def, ok := t.md.Source(defaultSource); ok {
+		md.Sources = []*metadata.Source{{Name: def.Name, Kind: def.Kind, Configuration: def.Configuration,
+			Customization: def.Customization, HealthCheck: def.HealthCheck}}
+	}
+	t.md = md
+	t.changed = true
+	return success, nil
+}
+
+// reloadMetadata introspects the databases again and bumps
+// resource_version, reporting the resulting consistency.
+func reloadMetadata(_ context.Context, t *txn, _ *request) (any, error) {
+	t.catalogs = map[string]*catalog.Catalog{}
+	t.changed, t.allowInconsistent = true, true
+	return afterCommit(func(after *schemacache.Snapshot) any {
+		return map[string]any{"message": "success", "is_consistent": len(after.Inconsistent) == 0}
+	}), nil
+}
+
+func getInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error) {
+	return consistencyReport(t.base), nil
+}
+
+// dropInconsistentMetadata removes every object the snapshot reports as
+// inconsistent.
+func dropInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error) {
+	for _, o := range t.base.Inconsistent {
+		switch o.Type {
+		case "source":
+			name, _ := o.Definition.(string)
+			t.md.Sources = removeSource(t.md.Sources, name)
+		case "table":
+			q, _ := o.Definition.(metadata.QualifiedName)
+			for _, s := range t.md.Sources {
+				if strings.HasSuffix(o.Name, " in source "+s.Name) {
+					s.Tables = removeTable(s.Tables, q)
+				}
+			}
+		case "object_relation", "array_relation":
+			def, _ := o.Definition.(map[string]any)
+			src, _ := t.md.Source(fmt.Sprint(def["source"]))
+			q, _ := def["table"].(metadata.QualifiedName)
+			if src == nil {
+				continue
+			}
+			if tbl, ok := src.Table(q); ok {
+				if r, list, ok := findRelationship(tbl, fmt.Sprint(def["name"])); ok {
+					*list = without(*list, r)
+				}
+			}
+		}
+	}
+	t.changed, t.allowInconsistent = true, true
+	return success, nil
+}
+
+func getCatalogState(ctx context.Context, t *txn, _ *request) (any, error) {
+	st, err := t.svc.store.CatalogState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"id": st.ID, "cli_state": st.CLI, "console_state": st.Console}, nil
+}
+
+func setCatalogState(ctx context.Context, t *txn, req *request) (any, error) {
+	var a struct {
+		Type  string          `json:"type"`
+		State json.RawMessage `json:"state"`
+	}
+	if err := decodeArgs(req.Args, &a); err != nil {
+		return nil, err
+	}
+	if a.Type != "cli" && a.Type != "console" {
+		return nil, badRequest(apierr.CodeParseFailed, `expected "cli" or "console" for type, encountered %q`, a.Type).WithPath("$.args.type")
+	}
+	if err := t.svc.store.SetCatalogState(ctx, a.Type, a.State); err != nil {
+		return nil, err
+	}
+	return success, nil
+}

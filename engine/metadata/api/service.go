@@ -1,0 +1,274 @@
+// Package api serves Hasura's admin APIs over the engine's metadata:
+// /v1/metadata, /v2/query and the deprecated /v1/query. Each request runs
+// one operation (or a bulk of them) against a working copy of the metadata
+// and the catalogs; if it changed the metadata, the copy is checked for new
+// inconsistencies and stored with a compare-and-swap on resource_version,
+// then the schema cache is rebuilt.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/auth"
+	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/metadata"
+	"github.com/strata-dev/strata/engine/metadata/store"
+	"github.com/strata-dev/strata/engine/schemacache"
+)
+
+// Service runs metadata operations.
+type Service struct {
+	store *store.Store
+	cache *schemacache.Cache
+	log   *slog.Logger
+	// mu serializes writers in this process; other replicas are kept out
+	// by the store's compare-and-swap.
+	mu sync.Mutex
+	// ShowInternal says whether error details (Postgres errors,
+	// inconsistencies) go to the admin, as HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS.
+	ShowInternal bool
+}
+
+// New builds a Service.
+func New(st *store.Store, cache *schemacache.Cache, log *slog.Logger) *Service {
+	return &Service{store: st, cache: cache, log: log, ShowInternal: true}
+}
+
+// endpoint says which API a request came in on; they share operations
+// under different names.
+type endpoint int
+
+const (
+	metadataAPI endpoint = iota // /v1/metadata
+	queryV1                     // /v1/query
+	queryV2                     // /v2/query
+)
+
+// request is the envelope every admin API request has.
+type request struct {
+	Type            string          `json:"type"`
+	Args            json.RawMessage `json:"args"`
+	Version         *int            `json:"version"`
+	ResourceVersion *int64          `json:"resource_version"`
+	Source          string          `json:"source"`
+}
+
+// Handler serves one of the APIs; the session comes from resolve.
+func (s *Service) Handler(ep endpoint, resolve func(*http.Request) (*auth.Session, *apierr.Error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, aerr := resolve(r)
+		if aerr != nil {
+			apierr.WriteREST(w, aerr, false)
+			return
+		}
+		body, err := readBody(r)
+		if err != nil {
+			apierr.WriteREST(w, err, false)
+			return
+		}
+		req, perr := parseRequest(body, "$")
+		if perr != nil {
+			apierr.WriteREST(w, perr, false)
+			return
+		}
+		if !sess.IsAdmin() {
+			apierr.WriteREST(w, apierr.BadRequest(apierr.CodeAccessDenied, "restricted access : admin only").WithPath("$.args"), false)
+			return
+		}
+		out, err2 := s.Run(r.Context(), ep, req)
+		if err2 != nil {
+			e := apierr.As(err2)
+			if e.Code == apierr.CodeUnexpected && e.Status == http.StatusInternalServerError {
+				s.log.Error("metadata operation failed", "type", req.Type, "error", err2.Error())
+			}
+			apierr.WriteREST(w, e, s.ShowInternal)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(out)
+	}
+}
+
+// MetadataHandler serves /v1/metadata.
+func (s *Service) MetadataHandler(resolve func(*http.Request) (*auth.Session, *apierr.Error)) http.HandlerFunc {
+	return s.Handler(metadataAPI, resolve)
+}
+
+// QueryV1Handler serves /v1/query.
+func (s *Service) QueryV1Handler(resolve func(*http.Request) (*auth.Session, *apierr.Error)) http.HandlerFunc {
+	return s.Handler(queryV1, resolve)
+}
+
+// QueryV2Handler serves /v2/query.
+func (s *Service) QueryV2Handler(resolve func(*http.Request) (*auth.Session, *apierr.Error)) http.HandlerFunc {
+	return s.Handler(queryV2, resolve)
+}
+
+// Run executes one request and returns the response body.
+func (s *Service) Run(ctx context.Context, ep endpoint, req *request) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		tx, err := s.begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		result, err := tx.exec(ctx, ep, req, "$")
+		if err == nil {
+			err = tx.commit(ctx, req.ResourceVersion)
+		}
+		var conflict *store.ConflictError
+		if errors.As(err, &conflict) && req.ResourceVersion == nil && !tx.sideEffects && attempt < attempts {
+			// Another replica wrote first; our view was stale. Catch up
+			// and run the operation again on the new metadata.
+			if _, rerr := s.cache.Rebuild(ctx); rerr != nil {
+				return nil, rerr
+			}
+			continue
+		}
+		if errors.As(err, &conflict) {
+			return nil, apierr.New(http.StatusConflict, apierr.CodeConflict, "%s", conflict.Error())
+		}
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(resolveResults(result, s.cache.Current()))
+	}
+}
+
+// txn is one request's working state.
+type txn struct {
+	svc      *Service
+	base     *schemacache.Snapshot
+	md       *metadata.Metadata
+	catalogs map[string]*catalog.Catalog
+	changed  bool
+	// sideEffects: the request ran SQL, so it must not be replayed.
+	sideEffects bool
+	// target names the object an operation creates, so a new
+	// inconsistency in it is reported as that operation's error.
+	target string
+	// allowInconsistent: replace_metadata's allow_inconsistent_metadata.
+	allowInconsistent bool
+}
+
+func (s *Service) begin(ctx context.Context) (*txn, error) {
+	base := s.cache.Current()
+	if base == nil {
+		var err error
+		if base, err = s.cache.Rebuild(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// A private copy: operations edit it freely.
+	doc, err := json.Marshal(base.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	md, err := metadata.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	// Catalogs are read fresh, once per request, when an operation needs
+	// one: a table created outside the engine can be tracked at once.
+	return &txn{svc: s, base: base, md: md, catalogs: map[string]*catalog.Catalog{}}, nil
+}
+
+// catalog returns a source's catalog as the database is now, read once
+// per request.
+func (t *txn) catalog(ctx context.Context, name string) (*catalog.Catalog, error) {
+	if c, ok := t.catalogs[name]; ok {
+		return c, nil
+	}
+	src := t.base.Sources[name]
+	if src == nil || src.Pool == nil {
+		return nil, nil // not connected: the consistency check reports it
+	}
+	c, err := schemacache.LoadCatalog(ctx, src.Pool)
+	if err != nil {
+		return nil, err
+	}
+	t.catalogs[name] = c
+	return c, nil
+}
+
+// commit checks and stores the working metadata if it changed.
+func (t *txn) commit(ctx context.Context, expected *int64) error {
+	if !t.changed {
+		if expected != nil && *expected != t.base.ResourceVersion {
+			return &store.ConflictError{Expected: *expected, Current: t.base.ResourceVersion}
+		}
+		return nil
+	}
+	after := t.svc.cache.Build(ctx, t.md, t.catalogs)
+	if !t.allowInconsistent {
+		if err := newInconsistencies(t.base.Inconsistent, after.Inconsistent, t.target); err != nil {
+			return err
+		}
+	}
+	want := t.base.ResourceVersion
+	if expected != nil {
+		if *expected <= 0 {
+			// The store reads 0 as "unconditional"; versions start at 1,
+			// so a client's explicit 0 can only be stale.
+			return &store.ConflictError{Expected: *expected, Current: t.base.ResourceVersion}
+		}
+		want = *expected
+	}
+	doc, err := json.Marshal(t.md)
+	if err != nil {
+		return err
+	}
+	stored, err := t.svc.store.Replace(ctx, want, doc)
+	if err != nil {
+		return err
+	}
+	after.ResourceVersion = stored.ResourceVersion
+	t.svc.cache.Install(after)
+	return nil
+}
+
+// newInconsistencies fails when the change made objects inconsistent that
+// were not before, in Hasura's two shapes: the operation's own object
+// (invalid-configuration, its reasons) or others (unexpected).
+func newInconsistencies(before, after []schemacache.InconsistentObject, target string) error {
+	old := map[string]bool{}
+	for _, o := range before {
+		old[o.Name] = true
+	}
+	var fresh, own []schemacache.InconsistentObject
+	for _, o := range after {
+		if old[o.Name] {
+			continue
+		}
+		fresh = append(fresh, o)
+		if target != "" && o.Name == target {
+			own = append(own, o)
+		}
+	}
+	if len(own) > 0 {
+		reasons := ""
+		for i, o := range own {
+			if i > 0 {
+				reasons += ", "
+			}
+			reasons += o.Reason
+		}
+		e := apierr.BadRequest(apierr.CodeInvalidConfig, "%s", reasons)
+		e.Internal = own
+		return e
+	}
+	if len(fresh) > 0 {
+		e := apierr.BadRequest(apierr.CodeUnexpected, "cannot continue due to new inconsistent metadata")
+		e.Internal = fresh
+		return e
+	}
+	return nil
+}
