@@ -1,8 +1,40 @@
 #!/usr/bin/env bash
 # install-postgres.sh: make sure Debian's PostgreSQL server binaries and
-# PostGIS are present, installing them with apt when they are not. Tests
-# start throwaway servers from these binaries (engine/pglocal).
+# PostGIS are present, installing them with apt when they are not, and that
+# the en_US.UTF-8 locale exists (Hasura's conformance setups run
+# SET lc_monetary TO "en_US.utf-8", which Postgres checks against the OS's
+# locales). Tests start throwaway servers from these binaries (engine/pglocal).
 set -euo pipefail
+
+have_locale() {
+  # A here-string, not a pipe: with pipefail, grep -q exiting early could
+  # fail the pipeline.
+  grep -qix 'en_US\.utf-\?8' <<<"$(locale -a 2>/dev/null)"
+}
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=sudo
+fi
+
+ensure_locale() {
+  have_locale && return 0
+  if [[ -n "$sudo" ]] && ! command -v sudo >/dev/null; then
+    echo "install-postgres: need root or sudo to generate the en_US.UTF-8 locale" >&2
+    return 1
+  fi
+  echo "install-postgres: generating the en_US.UTF-8 locale" >&2
+  if [[ ! -f /etc/locale.gen ]] || ! command -v locale-gen >/dev/null; then
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends locales >&2
+  fi
+  if grep -q '^# *en_US.UTF-8 UTF-8' /etc/locale.gen; then
+    $sudo sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+  elif ! grep -q '^en_US.UTF-8 UTF-8' /etc/locale.gen; then
+    echo 'en_US.UTF-8 UTF-8' | $sudo tee -a /etc/locale.gen >/dev/null
+  fi
+  $sudo locale-gen >&2
+}
 
 have_pg() {
   command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
@@ -10,6 +42,8 @@ have_pg() {
 have_postgis() {
   compgen -G "/usr/share/postgresql/*/extension/postgis.control" >/dev/null
 }
+
+ensure_locale
 
 if have_pg && have_postgis; then
   exit 0
@@ -23,10 +57,9 @@ if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
 fi
 have_postgis || pkgs+=("postgresql-${major}-postgis-3")
 
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "install-postgres: need root or sudo to apt-get install ${pkgs[*]}" >&2; exit 1; }
-  sudo=sudo
+if [[ -n "$sudo" ]] && ! command -v sudo >/dev/null; then
+  echo "install-postgres: need root or sudo to apt-get install ${pkgs[*]}" >&2
+  exit 1
 fi
 echo "install-postgres: installing ${pkgs[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive

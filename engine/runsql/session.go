@@ -88,56 +88,72 @@ func newSession(ctx context.Context, conn *pgxpool.Conn) *session {
 }
 
 func (s *session) run(args Args, check Check) (Result, *apierr.Error) {
+	if aerr := s.begin(args.ReadOnly); aerr != nil {
+		return Result{}, aerr
+	}
+	res, aerr := s.exec(args, check)
+	if aerr != nil {
+		s.finish("ROLLBACK")
+		return Result{}, aerr
+	}
+	if aerr := s.finish("COMMIT"); aerr != nil {
+		return Result{}, aerr
+	}
+	return res, nil
+}
+
+// begin opens the transaction and takes the session fingerprint.
+func (s *session) begin(readOnly bool) *apierr.Error {
 	if s.pg.TxStatus() != 'I' {
 		// pgxpool never hands out a connection inside a transaction;
 		// running in someone else's would be far worse than failing.
 		s.broken = true
-		return Result{}, unexpectedError(errors.New("pooled connection is not idle"))
+		return unexpectedError(errors.New("pooled connection is not idle"))
 	}
 	begin := beginReadWrite
-	if args.ReadOnly {
+	if readOnly {
 		begin = beginReadOnly
 	}
 	out, aerr := s.query(begin + ";\n" + fingerprintSQL)
 	if aerr != nil {
-		return Result{}, aerr
+		return aerr
 	}
 	if out.pgErr != nil {
 		s.broken = true
 		if out.completed == 0 {
-			return Result{}, txError(begin, out.pgErr)
+			return txError(begin, out.pgErr)
 		}
-		return Result{}, unexpectedError(out.pgErr)
+		return unexpectedError(out.pgErr)
 	}
 	fp, ok := out.fingerprint()
 	if !ok {
 		s.broken = true
-		return Result{}, unexpectedError(errors.New("no session fingerprint"))
+		return unexpectedError(errors.New("no session fingerprint"))
 	}
 	s.before = fp
+	return nil
+}
 
+// exec runs the user's SQL, then check, inside the open transaction. On
+// error the caller rolls back.
+func (s *session) exec(args Args, check Check) (Result, *apierr.Error) {
 	// PQexec takes a C string: Hasura runs the text up to the first NUL.
 	sql := args.SQL
 	if i := strings.IndexByte(sql, 0); i >= 0 {
 		sql = sql[:i]
 	}
-	out, aerr = s.query(sql)
+	out, aerr := s.query(sql)
 	if aerr != nil {
 		return Result{}, aerr
 	}
 	res, qerr := out.result(args.SQL)
 	if qerr != nil {
-		s.finish("ROLLBACK")
 		return Result{}, qerr
 	}
 	if check != nil {
 		if cerr := check(s.ctx, s.conn.Conn()); cerr != nil {
-			s.finish("ROLLBACK")
 			return Result{}, cerr
 		}
-	}
-	if aerr := s.finish("COMMIT"); aerr != nil {
-		return Result{}, aerr
 	}
 	return res, nil
 }

@@ -115,32 +115,42 @@ type FKOn struct {
 	Columns []string
 }
 
-// UnmarshalJSON accepts "col", {"column": "col"}, {"columns": [...]} and
-// the same with "table".
+// UnmarshalJSON accepts "col", {"column": ...}, {"columns": ...} (each a
+// name or a list of names, as Hasura takes either) and the same with
+// "table".
 func (f *FKOn) UnmarshalJSON(b []byte) error {
 	var col string
 	if json.Unmarshal(b, &col) == nil {
 		f.Columns = []string{col}
 		return nil
 	}
+	if json.Unmarshal(b, &f.Columns) == nil && len(f.Columns) > 0 {
+		return nil // a bare list of columns
+	}
 	var o struct {
 		Table   *metadata.QualifiedName `json:"table"`
-		Column  *string                 `json:"column"`
-		Columns []string                `json:"columns"`
+		Column  json.RawMessage         `json:"column"`
+		Columns json.RawMessage         `json:"columns"`
 	}
 	if err := json.Unmarshal(b, &o); err != nil {
 		return fmt.Errorf("foreign_key_constraint_on: expected a column name or an object")
 	}
 	f.Table = o.Table
-	switch {
-	case o.Column != nil:
-		f.Columns = []string{*o.Column}
-	case len(o.Columns) > 0:
-		f.Columns = o.Columns
-	default:
-		return fmt.Errorf(`foreign_key_constraint_on: "column" or "columns" is required`)
+	for _, raw := range []json.RawMessage{o.Column, o.Columns} {
+		if len(raw) == 0 {
+			continue
+		}
+		var one string
+		if json.Unmarshal(raw, &one) == nil {
+			f.Columns = []string{one}
+			return nil
+		}
+		if json.Unmarshal(raw, &f.Columns) == nil && len(f.Columns) > 0 {
+			return nil
+		}
+		return fmt.Errorf("foreign_key_constraint_on: a column must be a name or a list of names")
 	}
-	return nil
+	return fmt.Errorf(`foreign_key_constraint_on: "column" or "columns" is required`)
 }
 
 // ParseUsing decodes a relationship's using clause.

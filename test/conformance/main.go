@@ -119,6 +119,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if r.dbURL, err = srv.CreateDatabase(ctx, "conformance"); err != nil {
 				return usage("cannot create the database: %v", err)
 			}
+			// Upstream's harness (--pg-urls) gives the engine two more
+			// databases for the multi-source tests, through these names.
+			for i, name := range []string{"HASURA_GRAPHQL_PG_SOURCE_URL_1", "HASURA_GRAPHQL_PG_SOURCE_URL_2"} {
+				url, err := srv.CreateDatabase(ctx, fmt.Sprintf("conformance_source_%d", i+1))
+				if err != nil {
+					return usage("cannot create the database: %v", err)
+				}
+				if err := prepareDatabase(ctx, url); err != nil {
+					return usage("cannot prepare the database: %v", err)
+				}
+				os.Setenv(name, url)
+			}
 		}
 		if err := prepareDatabase(ctx, r.dbURL); err != nil {
 			return usage("cannot prepare the database: %v", err)

@@ -25,6 +25,8 @@ type Runner struct {
 
 	passed, failed, skipped int
 	skipReasons             map[string]int
+	// classTeardownFailed: some teardown of the running class failed.
+	classTeardownFailed bool
 }
 
 // unit names one scored unit in report lines.
@@ -135,6 +137,7 @@ func (r *Runner) testSkip(c *Class, t *Test) string {
 }
 
 func (r *Runner) runClass(ctx context.Context, c *Class) {
+	r.classTeardownFailed = false
 	marks := parseMarks(c.Marks)
 	for _, u := range marks.Unknown {
 		r.note("NOTE %s: ignoring mark %s", c.Name, u)
@@ -193,7 +196,16 @@ func (r *Runner) runClass(ctx context.Context, c *Class) {
 	}
 	// Teardown runs even after a failed setup: whatever part of the setup
 	// went through must not leak into the next class.
-	r.runTeardown(ctx, eng, cs.Teardown, c.Name)
+	if !r.runTeardown(ctx, eng, cs.Teardown, c.Name) {
+		r.classTeardownFailed = true
+	}
+	if r.classTeardownFailed {
+		if err := r.resetDatabase(ctx, eng); err != nil {
+			r.note("WARN %s: could not reset the database after a failed teardown: %v", c.Name, err)
+		} else {
+			r.note("NOTE %s: a teardown failed; database and metadata reset for the next class", c.Name)
+		}
+	}
 }
 
 // fixtureSkip provides the fixtures beyond setup/teardown files, or says
@@ -237,7 +249,9 @@ func (r *Runner) runTest(ctx context.Context, c *Class, t *Test, eng *engineRef,
 				}
 			}
 		}
-		r.runTeardown(ctx, eng, ms.Teardown, c.Name+" "+t.Name+" ["+g.transport+"]")
+		if !r.runTeardown(ctx, eng, ms.Teardown, c.Name+" "+t.Name+" ["+g.transport+"]") {
+			r.classTeardownFailed = true
+		}
 	}
 }
 

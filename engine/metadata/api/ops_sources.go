@@ -94,3 +94,31 @@ func removeSource(ss []*metadata.Source, name string) []*metadata.Source {
 	}
 	return out
 }
+
+// renameSource renames a source; its pool and catalog carry over.
+func renameSource(_ context.Context, t *txn, req *request) (any, error) {
+	var a struct {
+		Name    string `json:"name"`
+		NewName string `json:"new_name"`
+	}
+	if err := decodeArgs(req.Args, &a); err != nil {
+		return nil, err
+	}
+	s, ok := t.md.Source(a.Name)
+	if !ok {
+		return nil, notExists("Could not find source with name %q", a.Name)
+	}
+	if a.NewName == "" {
+		return nil, badRequest(apierr.CodeParseFailed, `key "new_name" not found`)
+	}
+	if _, clash := t.md.Source(a.NewName); clash {
+		return nil, badRequest(apierr.CodeAlreadyExists, "source with name %q already exists", a.NewName)
+	}
+	s.Name = a.NewName
+	if c, ok := t.catalogs[a.Name]; ok {
+		t.catalogs[a.NewName] = c
+		delete(t.catalogs, a.Name)
+	}
+	t.changed = true
+	return success, nil
+}

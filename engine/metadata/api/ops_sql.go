@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -35,15 +36,19 @@ func runSQL(ctx context.Context, t *txn, req *request) (any, error) {
 	if !args.ReadOnly {
 		t.sideEffects = true
 	}
+	tx, err := t.sqlTx(ctx, src.Name, snap.Pool, args.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
 	if !runsql.NeedsConsistencyCheck(args) {
-		res, aerr := runsql.Run(ctx, snap.Pool, args)
+		res, aerr := tx.Exec(args, nil)
 		if aerr != nil {
 			return nil, aerr
 		}
 		if !args.ReadOnly {
 			// CREATE TABLE and the like pass Hasura's heuristic: nothing
-			// tracked can break, but the next operation of this request
-			// must see the new objects.
+			// tracked can break, but the request's next operations must
+			// see the new objects.
 			delete(t.catalogs, src.Name)
 		}
 		return res, nil
@@ -60,7 +65,7 @@ func runSQL(ctx context.Context, t *txn, req *request) (any, error) {
 		after = cat
 		return nil
 	}
-	res, aerr := runsql.RunChecked(ctx, snap.Pool, args, check)
+	res, aerr := tx.Exec(args, check)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -108,6 +113,26 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 		src.Tables = removeTable(src.Tables, tbl.Table)
 	}
 
+	// Dropped functions leave the metadata too; computed fields built on
+	// them are dependents.
+	kept := src.Functions[:0]
+	for _, f := range src.Functions {
+		if len(after.Function(f.Function.Schema, f.Function.Name)) > 0 {
+			kept = append(kept, f)
+		}
+	}
+	src.Functions = kept
+	var cfRefs []cfRef
+	for _, tbl := range src.Tables {
+		for _, c := range tbl.ComputedFields {
+			var def computedFieldDefinition
+			if json.Unmarshal(c.Definition, &def) == nil && len(after.Function(def.Function.Schema, def.Function.Name)) == 0 {
+				deps = append(deps, fmt.Sprintf("computed field %s.%s in source %q", schemacache.DisplayName(tbl.Table), c.Name, src.Name))
+				cfRefs = append(cfRefs, cfRef{tbl, c})
+			}
+		}
+	}
+
 	// Anything else the change broke.
 	known := map[string]bool{}
 	for _, o := range old {
@@ -129,8 +154,26 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 		d.table.ObjectRelationships = without(d.table.ObjectRelationships, d.rel)
 		d.table.ArrayRelationships = without(d.table.ArrayRelationships, d.rel)
 	}
+	for _, r := range cfRefs {
+		r.table.ComputedFields = withoutComputed(r.table.ComputedFields, r.field)
+	}
 	dropObjects(src, broken)
 	return nil
+}
+
+type cfRef struct {
+	table *metadata.Table
+	field *metadata.ComputedField
+}
+
+func withoutComputed(cs []*metadata.ComputedField, c *metadata.ComputedField) []*metadata.ComputedField {
+	out := cs[:0]
+	for _, x := range cs {
+		if x != c {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // renameTable renames a tracked table and every reference to it.

@@ -38,7 +38,12 @@ func (a *trackTableArgs) qualified() (metadata.QualifiedName, error) {
 
 func trackTable(ctx context.Context, t *txn, req *request) (any, error) {
 	var a trackTableArgs
-	if err := decodeArgs(req.Args, &a); err != nil {
+	if kindOf(req.Args) == "String" {
+		// /v1/query takes a bare table name too.
+		var name string
+		_ = json.Unmarshal(req.Args, &name)
+		a.Name = &name
+	} else if err := decodeArgs(req.Args, &a); err != nil {
 		return nil, err
 	}
 	q, err := a.qualified()

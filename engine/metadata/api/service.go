@@ -14,11 +14,14 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/catalog"
 	"github.com/strata-dev/strata/engine/metadata"
 	"github.com/strata-dev/strata/engine/metadata/store"
+	"github.com/strata-dev/strata/engine/runsql"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
 
@@ -124,6 +127,7 @@ func (s *Service) Run(ctx context.Context, ep endpoint, req *request) ([]byte, e
 		if err == nil {
 			err = tx.commit(ctx, req.ResourceVersion)
 		}
+		tx.rollbackSQL() // a no-op after a successful commit
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) && req.ResourceVersion == nil && !tx.sideEffects && attempt < attempts {
 			// Another replica wrote first; our view was stale. Catch up
@@ -157,12 +161,68 @@ type txn struct {
 	target string
 	// allowInconsistent: replace_metadata's allow_inconsistent_metadata.
 	allowInconsistent bool
+	// sql holds the open run_sql transaction of each source: all the
+	// request's SQL commits together, after the metadata checks, or not
+	// at all.
+	sql map[string]*runsql.Tx
+}
+
+// sqlTx returns the request's transaction on a source, opening it.
+func (t *txn) sqlTx(ctx context.Context, source string, pool *pgxpool.Pool, readOnly bool) (*runsql.Tx, error) {
+	if tx, ok := t.sql[source]; ok {
+		if tx.ReadOnly() != readOnly {
+			return nil, apierr.BadRequest(apierr.CodeBadRequest, "incompatible access mode requirements in bulk query, expected access mode: %s but this query forces %s", accessMode(tx.ReadOnly()), accessMode(readOnly)).WithPath("$.args")
+		}
+		return tx, nil
+	}
+	tx, aerr := runsql.Begin(ctx, pool, readOnly)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if t.sql == nil {
+		t.sql = map[string]*runsql.Tx{}
+	}
+	t.sql[source] = tx
+	return tx, nil
+}
+
+func accessMode(readOnly bool) string {
+	if readOnly {
+		return "ReadOnly"
+	}
+	return "ReadWrite"
+}
+
+// commitSQL commits every open run_sql transaction.
+func (t *txn) commitSQL() error {
+	for name, tx := range t.sql {
+		delete(t.sql, name)
+		if aerr := tx.Commit(); aerr != nil {
+			return aerr
+		}
+	}
+	return nil
+}
+
+// rollbackSQL undoes every open run_sql transaction.
+func (t *txn) rollbackSQL() {
+	for name, tx := range t.sql {
+		delete(t.sql, name)
+		tx.Rollback()
+	}
 }
 
 func (s *Service) begin(ctx context.Context) (*txn, error) {
+	// Start from the stored version, not just the cached one: another
+	// replica's change may be committed but not yet announced, and an
+	// operation run on a stale copy would fail its compare-and-swap after
+	// its SQL had run.
+	stored, err := s.store.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
 	base := s.cache.Current()
-	if base == nil {
-		var err error
+	if base == nil || base.ResourceVersion < stored {
 		if base, err = s.cache.Rebuild(ctx); err != nil {
 			return nil, err
 		}
@@ -187,11 +247,18 @@ func (t *txn) catalog(ctx context.Context, name string) (*catalog.Catalog, error
 	if c, ok := t.catalogs[name]; ok {
 		return c, nil
 	}
-	src := t.base.Sources[name]
-	if src == nil || src.Pool == nil {
-		return nil, nil // not connected: the consistency check reports it
+	var c *catalog.Catalog
+	var err error
+	if tx, ok := t.sql[name]; ok {
+		// Inside the request's transaction: see its own DDL.
+		c, err = catalog.Load(ctx, tx.Conn(), catalog.Options{})
+	} else {
+		src := t.base.Sources[name]
+		if src == nil || src.Pool == nil {
+			return nil, nil // not connected: the consistency check reports it
+		}
+		c, err = schemacache.LoadCatalog(ctx, src.Pool)
 	}
-	c, err := schemacache.LoadCatalog(ctx, src.Pool)
 	if err != nil {
 		return nil, err
 	}
@@ -205,13 +272,19 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 		if expected != nil && *expected != t.base.ResourceVersion {
 			return &store.ConflictError{Expected: *expected, Current: t.base.ResourceVersion}
 		}
-		return nil
+		return t.commitSQL()
 	}
 	after := t.svc.cache.Build(ctx, t.md, t.catalogs)
 	if !t.allowInconsistent {
 		if err := newInconsistencies(t.base.Inconsistent, after.Inconsistent, t.target); err != nil {
 			return err
 		}
+	}
+	// The SQL commits once the metadata is known to fit it. Should the
+	// compare-and-swap below then lose to another replica, the SQL stays
+	// committed and the client gets the 409.
+	if err := t.commitSQL(); err != nil {
+		return err
 	}
 	want := t.base.ResourceVersion
 	if expected != nil {
@@ -261,12 +334,12 @@ func newInconsistencies(before, after []schemacache.InconsistentObject, target s
 			}
 			reasons += o.Reason
 		}
-		e := apierr.BadRequest(apierr.CodeInvalidConfig, "%s", reasons)
+		e := apierr.BadRequest(apierr.CodeInvalidConfig, "%s", reasons).WithPath("$.args")
 		e.Internal = own
 		return e
 	}
 	if len(fresh) > 0 {
-		e := apierr.BadRequest(apierr.CodeUnexpected, "cannot continue due to new inconsistent metadata")
+		e := apierr.BadRequest(apierr.CodeUnexpected, "cannot continue due to new inconsistent metadata").WithPath("$.args")
 		e.Internal = fresh
 		return e
 	}

@@ -137,6 +137,17 @@ func (s *Store) Initialize(ctx context.Context, initial json.RawMessage) (Snapsh
 	return snap, err
 }
 
+// Version returns the current resource_version without the document: a
+// cheap freshness check for writers holding a cached copy.
+func (s *Store) Version(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, "SELECT resource_version FROM hdb_catalog.hdb_metadata WHERE id = 1").Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotInitialized
+	}
+	return v, err
+}
+
 // Load returns the stored document, or ErrNotInitialized.
 func (s *Store) Load(ctx context.Context) (Snapshot, error) {
 	return load(ctx, s.pool, "")
