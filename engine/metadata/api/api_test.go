@@ -120,6 +120,7 @@ func TestTrackRelateExportAndConflict(t *testing.T) {
 		{`{"type":"track_table","args":{"name":"nope"}}`, `{"path":"$.args","error":"no such table/view exists in source: \"nope\"","code":"not-exists"}`},
 		{`{"type":"untrack_table","args":{"table":{"name":"author"}}}`, `{"path":"$.args","error":"cannot drop due to the following dependent objects: relationship article.author in source \"default\"","code":"dependency-error"}`},
 		{`{"type":"create_select_permission","args":{"table":"article","role":"user","permission":{"columns":[],"filter":{}}}}`, `{"path":"$.args","error":"select permission already defined on table \"article\" with role \"user\"","code":"already-exists"}`},
+		{`{"type":"create_select_permission","args":{"table":"article","role":"admin","permission":{"columns":"*","filter":{}}}}`, `{"path":"$.args","error":"select permission already defined on table \"article\" with role \"admin\"","code":"already-exists"}`},
 		{`{"type":"create_select_permission","args":{"table":"author1","role":"user","permission":{"columns":[],"filter":{}}}}`, `{"path":"$.args","error":"table \"author1\" does not exist in source: default","code":"not-exists"}`},
 		{`{"type":"bulk","args":[{"type":"track_table","args":{"name":"nope"}}]}`, `{"path":"$.args[0].args","error":"no such table/view exists in source: \"nope\"","code":"not-exists"}`},
 	} {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/metadata"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
@@ -113,7 +114,9 @@ func createPermission(k permKind) opFunc {
 		if err != nil {
 			return nil, err
 		}
-		if k.has(tbl, a.Role) {
+		// admin holds every permission implicitly, so Hasura answers as if
+		// one were defined.
+		if a.Role == auth.AdminRole || k.has(tbl, a.Role) {
 			return nil, badRequest(apierr.CodeAlreadyExists, "%s permission already defined on table %q with role %q", k.name(), schemacache.DisplayName(a.Table), a.Role)
 		}
 		if err := k.add(tbl, a.Role, a.Permission, a.Comment); err != nil {
