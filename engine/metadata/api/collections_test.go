@@ -118,9 +118,10 @@ func TestQueryCollectionsAllowlistAndRestEndpoints(t *testing.T) {
 	invalid := func(name, url, coll, query, reason string) string {
 		return fmt.Sprintf(`{"path":"$.args","error":%q,"code":"invalid-configuration","internal":%s}`, reason, endpointInternal(name, url, coll, query, reason))
 	}
-	ambiguous := `{"reason":"Ambiguous URL paths: author/:id, author/:x","conflicts":[` +
+	ambiguous := `{"conflicts":[` +
 		`{"comment":null,"definition":{"query":%q},"methods":["GET","POST"],"name":"author","url":"author/:id"},` +
-		`{"comment":null,"definition":{"query":%q},"methods":["GET"],"name":%q,"url":"author/:x"}]}`
+		`{"comment":null,"definition":{"query":%q},"methods":["GET"],"name":%q,"url":"author/:x"}],` +
+		`"reason":"Ambiguous URL paths: author/:id, author/:x"}`
 
 	expectErrors(t, e.URL, []errCase{
 		// create_query_collection

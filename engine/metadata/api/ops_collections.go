@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -790,15 +791,7 @@ func parseEndpoint(req *request) (restEndpoint, error) {
 	}
 	for i, m := range methods {
 		var s string
-		_ = json.Unmarshal(m, &s)
-		ok := kindOf(m) == "String"
-		if ok {
-			ok = false
-			for _, known := range endpointMethods {
-				ok = ok || s == known
-			}
-		}
-		if !ok {
+		if kindOf(m) != "String" || json.Unmarshal(m, &s) != nil || !slices.Contains(endpointMethods, s) {
 			return ep, parseFailed(fmt.Sprintf("%s[%d]", o.at("methods"), i),
 				`expected one of the tags ["GET","POST","PUT","DELETE","PATCH"], but found tag %s`, bytes.TrimSpace(m))
 		}
