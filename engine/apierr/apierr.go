@@ -8,10 +8,11 @@
 package apierr
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/strata-dev/strata/engine/aeson"
 )
 
 // Codes used by Hasura v2. Only the ones the engine emits are listed.
@@ -138,7 +139,9 @@ func pathOr(p string) string {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // aeson writes <, > and & as they are
-	_ = enc.Encode(v)
+	b, err := aeson.Marshal(v)
+	if err != nil {
+		b = []byte(`{"path":"$","error":"an unexpected error occurred","code":"unexpected"}`)
+	}
+	_, _ = w.Write(b)
 }

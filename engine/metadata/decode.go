@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/strata-dev/strata/engine/aeson"
 )
 
 // ParseError says where in the document a value did not fit.
@@ -71,7 +73,7 @@ func decodeList[T any](raw json.RawMessage, path string, out *[]T, one func([]by
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return &ParseError{path, "expected an array, encountered " + kindOf(raw)}
+		return &ParseError{path, "expected an array, encountered " + aeson.Kind(raw)}
 	}
 	for i, it := range items {
 		v, err := one(it, fmt.Sprintf("%s[%d]", path, i))
@@ -329,7 +331,7 @@ func decodeFunction(b []byte, path string) (*Function, error) {
 func strictObject(b []byte, into any) error {
 	t := bytes.TrimSpace(b)
 	if len(t) == 0 || t[0] != '{' {
-		return fmt.Errorf("expected Object, but encountered %s", kindOf(b))
+		return fmt.Errorf("expected Object, but encountered %s", aeson.Kind(b))
 	}
 	if err := json.Unmarshal(b, into); err != nil {
 		var te *json.UnmarshalTypeError
@@ -339,28 +341,6 @@ func strictObject(b []byte, into any) error {
 		return err
 	}
 	return nil
-}
-
-// kindOf names a JSON value's kind as aeson does in its messages.
-func kindOf(b []byte) string {
-	t := bytes.TrimSpace(b)
-	if len(t) == 0 {
-		return "nothing"
-	}
-	switch t[0] {
-	case '{':
-		return "Object"
-	case '[':
-		return "Array"
-	case '"':
-		return "String"
-	case 't', 'f':
-		return "Boolean"
-	case 'n':
-		return "Null"
-	default:
-		return "Number"
-	}
 }
 
 func isNull(b json.RawMessage) bool {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/strata-dev/strata/engine/aeson"
 )
 
 // object writes a JSON object whose keys keep the order they are added in.
@@ -31,7 +33,7 @@ func (o *object) raw(key string, val []byte) {
 
 // value adds key: json(v).
 func (o *object) value(key string, v any) {
-	b, err := marshal(v)
+	b, err := aeson.Marshal(v)
 	if err != nil && o.err == nil {
 		o.err = fmt.Errorf("%s: %w", key, err)
 	}
@@ -62,18 +64,6 @@ func (o *object) bytes() ([]byte, error) {
 	return o.buf.Bytes(), o.err
 }
 
-// marshal is json.Marshal without HTML escaping (aeson does not escape
-// <, > and &, and exported bytes must match).
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
-
 // SortKeys re-encodes a JSON value with object keys sorted at every level.
 // Numbers keep their exact text.
 func SortKeys(val json.RawMessage) ([]byte, error) {
@@ -86,7 +76,7 @@ func SortKeys(val json.RawMessage) ([]byte, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	return marshal(v) // encoding/json writes map keys sorted
+	return aeson.Marshal(v) // encoding/json writes map keys sorted
 }
 
 // MarshalJSON encodes the document in Hasura's export form.

@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/strata-dev/strata/engine/aeson"
+
 	"github.com/strata-dev/strata/engine/apierr"
 )
 
@@ -54,7 +56,7 @@ func ParseArgs(raw json.RawMessage) (Args, *apierr.Error) {
 	if !json.Valid(trimmed) {
 		return Args{}, parseFailed(path, "invalid JSON in args")
 	}
-	if k := kindOf(trimmed); k != "Object" {
+	if k := aeson.Kind(trimmed); k != "Object" {
 		return Args{}, parseFailed(path, "parsing RunSQL failed, expected Object, but encountered "+k)
 	}
 	var obj map[string]json.RawMessage
@@ -68,14 +70,14 @@ func ParseArgs(raw json.RawMessage) (Args, *apierr.Error) {
 	if !ok {
 		return Args{}, parseFailed(path, `key "sql" not found`)
 	}
-	if k := kindOf(v); k != "String" {
+	if k := aeson.Kind(v); k != "String" {
 		return Args{}, parseFailed(path+".sql", "parsing Text failed, expected String, but encountered "+k)
 	}
 	_ = json.Unmarshal(v, &a.SQL)
 
 	if v, ok := present(obj, "source"); ok {
 		// Hasura's SourceName: withText "String", then NonEmptyText.
-		if k := kindOf(v); k != "String" {
+		if k := aeson.Kind(v); k != "String" {
 			return Args{}, parseFailed(path+".source", "parsing String failed, expected String, but encountered "+k)
 		}
 		_ = json.Unmarshal(v, &a.Source)
@@ -104,7 +106,7 @@ func ParseArgs(raw json.RawMessage) (Args, *apierr.Error) {
 // present returns obj[key] unless it is absent or JSON null.
 func present(obj map[string]json.RawMessage, key string) (json.RawMessage, bool) {
 	v, ok := obj[key]
-	if !ok || kindOf(v) == "Null" {
+	if !ok || aeson.Kind(v) == "Null" {
 		return nil, false
 	}
 	return v, true
@@ -119,33 +121,10 @@ func optBool(obj map[string]json.RawMessage, key, path string) (bool, *apierr.Er
 }
 
 func parseBool(v json.RawMessage, path string) (bool, *apierr.Error) {
-	if k := kindOf(v); k != "Boolean" {
+	if k := aeson.Kind(v); k != "Boolean" {
 		return false, parseFailed(path, "parsing Bool failed, expected Boolean, but encountered "+k)
 	}
 	return bytes.Equal(bytes.TrimSpace(v), []byte("true")), nil
-}
-
-// kindOf names a (valid) JSON value's type the way aeson's typeMismatch
-// does.
-func kindOf(v json.RawMessage) string {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return "Null"
-	}
-	switch v[0] {
-	case '{':
-		return "Object"
-	case '[':
-		return "Array"
-	case '"':
-		return "String"
-	case 't', 'f':
-		return "Boolean"
-	case 'n':
-		return "Null"
-	default:
-		return "Number"
-	}
 }
 
 func parseFailed(path, msg string) *apierr.Error {

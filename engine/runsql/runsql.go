@@ -21,12 +21,13 @@
 package runsql
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/strata-dev/strata/engine/aeson"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -59,17 +60,10 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	if r.ResultType != ResultCommandOk && r.Result != nil {
 		rows = r.Result
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(struct {
+	return aeson.Marshal(struct {
 		ResultType string `json:"result_type"`
 		Result     any    `json:"result"`
 	}{r.ResultType, rows})
-	if err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // TxError is the Internal of a run_sql error that Postgres (or the result

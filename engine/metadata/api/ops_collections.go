@@ -22,6 +22,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/strata-dev/strata/engine/aeson"
+
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -157,7 +159,7 @@ func (s section[T]) store(dst *json.RawMessage) error {
 			b.Write(e.raw)
 			continue
 		}
-		v, err := marshalJSON(e.val)
+		v, err := aeson.Marshal(e.val)
 		if err != nil {
 			return err
 		}
@@ -166,17 +168,6 @@ func (s section[T]) store(dst *json.RawMessage) error {
 	b.WriteByte(']')
 	*dst = b.Bytes()
 	return nil
-}
-
-// marshalJSON encodes without HTML escaping, as aeson does.
-func marshalJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 func (t *txn) collections() (section[queryCollection], error) {
@@ -244,8 +235,8 @@ func argsObject(args json.RawMessage) (jobj, error) {
 
 func asObject(raw json.RawMessage, path string) (jobj, error) {
 	var m map[string]json.RawMessage
-	if kindOf(raw) != "Object" || json.Unmarshal(raw, &m) != nil {
-		return jobj{}, parseFailed(path, "parsing Object failed, expected Object, but encountered %s", kindOf(raw))
+	if aeson.Kind(raw) != "Object" || json.Unmarshal(raw, &m) != nil {
+		return jobj{}, parseFailed(path, "parsing Object failed, expected Object, but encountered %s", aeson.Kind(raw))
 	}
 	return jobj{m, path}, nil
 }
@@ -276,8 +267,8 @@ func (o jobj) name(key string) (string, error) {
 
 func nonEmptyText(v json.RawMessage, path string) (string, error) {
 	var s string
-	if kindOf(v) != "String" || json.Unmarshal(v, &s) != nil {
-		return "", parseFailed(path, "parsing Text failed, expected String, but encountered %s", kindOf(v))
+	if aeson.Kind(v) != "String" || json.Unmarshal(v, &s) != nil {
+		return "", parseFailed(path, "parsing Text failed, expected String, but encountered %s", aeson.Kind(v))
 	}
 	if s == "" {
 		return "", parseFailed(path, "empty string not allowed")
@@ -292,8 +283,8 @@ func (o jobj) optText(key string) (*string, error) {
 	}
 	v := o.m[key]
 	var s string
-	if kindOf(v) != "String" || json.Unmarshal(v, &s) != nil {
-		return nil, parseFailed(o.at(key), "parsing Text failed, expected String, but encountered %s", kindOf(v))
+	if aeson.Kind(v) != "String" || json.Unmarshal(v, &s) != nil {
+		return nil, parseFailed(o.at(key), "parsing Text failed, expected String, but encountered %s", aeson.Kind(v))
 	}
 	return &s, nil
 }
@@ -304,8 +295,8 @@ func (o jobj) boolean(key string) (bool, error) {
 		return false, err
 	}
 	var b bool
-	if kindOf(v) != "Boolean" || json.Unmarshal(v, &b) != nil {
-		return false, parseFailed(o.at(key), "parsing Bool failed, expected Boolean, but encountered %s", kindOf(v))
+	if aeson.Kind(v) != "Boolean" || json.Unmarshal(v, &b) != nil {
+		return false, parseFailed(o.at(key), "parsing Bool failed, expected Boolean, but encountered %s", aeson.Kind(v))
 	}
 	return b, nil
 }
@@ -324,8 +315,8 @@ func (o jobj) array(key string) ([]json.RawMessage, error) {
 		return nil, err
 	}
 	var items []json.RawMessage
-	if kindOf(v) != "Array" || json.Unmarshal(v, &items) != nil {
-		return nil, parseFailed(o.at(key), "parsing [] failed, expected Array, but encountered %s", kindOf(v))
+	if aeson.Kind(v) != "Array" || json.Unmarshal(v, &items) != nil {
+		return nil, parseFailed(o.at(key), "parsing [] failed, expected Array, but encountered %s", aeson.Kind(v))
 	}
 	return items, nil
 }
@@ -358,7 +349,7 @@ func (o jobj) gqlQuery(key string) (string, error) {
 		return "", err
 	}
 	var s string
-	if kindOf(v) != "String" || json.Unmarshal(v, &s) != nil {
+	if aeson.Kind(v) != "String" || json.Unmarshal(v, &s) != nil {
 		return "", parseFailed(o.at(key), "expecting String for GraphQL query")
 	}
 	if _, err := parser.ParseQuery(&ast.Source{Input: s}); err != nil {
@@ -410,7 +401,7 @@ func createQueryCollection(_ context.Context, t *txn, req *request) (any, error)
 		if err != nil {
 			return nil, err
 		}
-		b, err := marshalJSON(lq)
+		b, err := aeson.Marshal(lq)
 		if err != nil {
 			return nil, err
 		}
@@ -555,7 +546,7 @@ func addQueryToCollection(_ context.Context, t *txn, req *request) (any, error) 
 	if _, ok := c.val.findQuery(lq.Name); ok {
 		return nil, badRequest(apierr.CodeAlreadyExists, "query with name \"%s\" already exists in collection \"%s\"", lq.Name, collName)
 	}
-	b, err := marshalJSON(lq)
+	b, err := aeson.Marshal(lq)
 	if err != nil {
 		return nil, err
 	}
@@ -625,7 +616,7 @@ func dropQueryFromCollection(_ context.Context, t *txn, req *request) (any, erro
 func parseScope(raw json.RawMessage, path string) (allowlistScope, error) {
 	o, err := asObject(raw, path)
 	if err != nil {
-		return allowlistScope{}, parseFailed(path, "parsing AllowlistScope failed, expected Object, but encountered %s", kindOf(raw))
+		return allowlistScope{}, parseFailed(path, "parsing AllowlistScope failed, expected Object, but encountered %s", aeson.Kind(raw))
 	}
 	global, err := o.boolean("global")
 	if err != nil {
@@ -791,7 +782,7 @@ func parseEndpoint(req *request) (restEndpoint, error) {
 	}
 	for i, m := range methods {
 		var s string
-		if kindOf(m) != "String" || json.Unmarshal(m, &s) != nil || !slices.Contains(endpointMethods, s) {
+		if aeson.Kind(m) != "String" || json.Unmarshal(m, &s) != nil || !slices.Contains(endpointMethods, s) {
 			return ep, parseFailed(fmt.Sprintf("%s[%d]", o.at("methods"), i),
 				`expected one of the tags ["GET","POST","PUT","DELETE","PATCH"], but found tag %s`, bytes.TrimSpace(m))
 		}
@@ -847,7 +838,7 @@ func createRestEndpoint(_ context.Context, t *txn, req *request) (any, error) {
 // record for a new endpoint, and fails as its buildSchemaCacheFor does:
 // invalid-configuration when the endpoint itself is inconsistent.
 func checkEndpoint(ep restEndpoint, eps section[restEndpoint], cols section[queryCollection]) error {
-	def, _ := marshalJSON(ep)
+	def, _ := aeson.Marshal(ep)
 	own := func(reason string) error {
 		e := badRequest(apierr.CodeInvalidConfig, "%s", reason)
 		e.Internal = []schemacache.InconsistentObject{{

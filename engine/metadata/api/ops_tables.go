@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/strata-dev/strata/engine/aeson"
+
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/catalog"
 	"github.com/strata-dev/strata/engine/metadata"
@@ -38,7 +40,7 @@ func (a *trackTableArgs) qualified() (metadata.QualifiedName, error) {
 
 func trackTable(ctx context.Context, t *txn, req *request) (any, error) {
 	var a trackTableArgs
-	if kindOf(req.Args) == "String" {
+	if aeson.Kind(req.Args) == "String" {
 		// /v1/query takes a bare table name too.
 		var name string
 		_ = json.Unmarshal(req.Args, &name)

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/strata-dev/strata/engine/aeson"
+
 	"github.com/strata-dev/strata/engine/apierr"
 )
 
@@ -35,7 +37,7 @@ func parseRequest(body []byte, path string) (*request, *apierr.Error) {
 	if !json.Valid(body) {
 		return nil, apierr.BadRequest(apierr.CodeInvalidJSON, "Error in $: Failed reading: not a valid json value").WithPath(path)
 	}
-	if k := kindOf(body); k != "Object" {
+	if k := aeson.Kind(body); k != "Object" {
 		return nil, apierr.BadRequest(apierr.CodeParseFailed, "parsing Object failed, expected Object, but encountered %s", k).WithPath(path)
 	}
 	var raw map[string]json.RawMessage
@@ -44,20 +46,20 @@ func parseRequest(body []byte, path string) (*request, *apierr.Error) {
 	if t, ok := raw["type"]; !ok {
 		return nil, apierr.BadRequest(apierr.CodeParseFailed, `key "type" not found`).WithPath(path)
 	} else if json.Unmarshal(t, &req.Type) != nil {
-		return nil, apierr.BadRequest(apierr.CodeParseFailed, "parsing Text failed, expected String, but encountered %s", kindOf(t)).WithPath(path + ".type")
+		return nil, apierr.BadRequest(apierr.CodeParseFailed, "parsing Text failed, expected String, but encountered %s", aeson.Kind(t)).WithPath(path + ".type")
 	}
 	req.Args = raw["args"]
 	if v, ok := raw["version"]; ok && !isNull(v) {
 		var n int
 		if json.Unmarshal(v, &n) != nil {
-			return nil, apierr.BadRequest(apierr.CodeParseFailed, "expected Int, encountered %s", kindOf(v)).WithPath(path + ".version")
+			return nil, apierr.BadRequest(apierr.CodeParseFailed, "expected Int, encountered %s", aeson.Kind(v)).WithPath(path + ".version")
 		}
 		req.Version = &n
 	}
 	if v, ok := raw["resource_version"]; ok && !isNull(v) {
 		var n int64
 		if json.Unmarshal(v, &n) != nil {
-			return nil, apierr.BadRequest(apierr.CodeParseFailed, "expected Int, encountered %s", kindOf(v)).WithPath(path + ".resource_version")
+			return nil, apierr.BadRequest(apierr.CodeParseFailed, "expected Int, encountered %s", aeson.Kind(v)).WithPath(path + ".resource_version")
 		}
 		req.ResourceVersion = &n
 	}
@@ -75,7 +77,7 @@ func (t *txn) exec(ctx context.Context, ep endpoint, req *request, path string) 
 		keepGoing := req.Type == "bulk_keep_going" && ep == metadataAPI
 		var items []json.RawMessage
 		if err := json.Unmarshal(req.Args, &items); err != nil {
-			return nil, apierr.BadRequest(apierr.CodeParseFailed, "parsing [Query] failed, expected Array, but encountered %s", kindOf(req.Args)).WithPath(path + ".args")
+			return nil, apierr.BadRequest(apierr.CodeParseFailed, "parsing [Query] failed, expected Array, but encountered %s", aeson.Kind(req.Args)).WithPath(path + ".args")
 		}
 		results := make([]any, 0, len(items))
 		for i, it := range items {
@@ -136,7 +138,7 @@ func (ep endpoint) noun() string {
 
 // decodeArgs decodes args into v, with aeson-like errors at $.args.
 func decodeArgs(args json.RawMessage, v any) error {
-	if k := kindOf(args); k != "Object" {
+	if k := aeson.Kind(args); k != "Object" {
 		return apierr.BadRequest(apierr.CodeParseFailed, "parsing Object failed, expected Object, but encountered %s", k).WithPath("$.args")
 	}
 	dec := json.NewDecoder(bytes.NewReader(args))
@@ -152,26 +154,6 @@ func decodeArgs(args json.RawMessage, v any) error {
 		return apierr.BadRequest(apierr.CodeParseFailed, "%s", err.Error()).WithPath("$.args")
 	}
 	return nil
-}
-
-func kindOf(b []byte) string {
-	t := bytes.TrimSpace(b)
-	if len(t) == 0 {
-		return "Null"
-	}
-	switch t[0] {
-	case '{':
-		return "Object"
-	case '[':
-		return "Array"
-	case '"':
-		return "String"
-	case 't', 'f':
-		return "Boolean"
-	case 'n':
-		return "Null"
-	}
-	return "Number"
 }
 
 func isNull(b []byte) bool {

@@ -7,13 +7,14 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
+
+	"github.com/strata-dev/strata/engine/aeson"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -144,7 +145,7 @@ func (s *Service) Run(ctx context.Context, ep endpoint, req *request) ([]byte, e
 		if err != nil {
 			return nil, err
 		}
-		return encode(resolveResults(result, s.cache.Current()))
+		return aeson.Marshal(resolveResults(result, s.cache.Current()))
 	}
 }
 
@@ -345,16 +346,4 @@ func newInconsistencies(before, after []schemacache.InconsistentObject, target s
 		return e
 	}
 	return nil
-}
-
-// encode writes v as JSON without HTML escaping: aeson leaves <, > and &
-// as they are, and a query text in an export must come back unchanged.
-func encode(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
