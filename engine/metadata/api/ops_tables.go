@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/strata-dev/strata/engine/aeson"
-
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/catalog"
 	"github.com/strata-dev/strata/engine/metadata"

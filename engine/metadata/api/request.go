@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/engine/aeson"
-
 	"github.com/strata-dev/strata/engine/apierr"
 )
 

@@ -14,10 +14,9 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/strata-dev/strata/engine/aeson"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/catalog"
