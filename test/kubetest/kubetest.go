@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +56,26 @@ func Start() (*Env, error) {
 		return nil, err
 	}
 	return &Env{Config: cfg, Client: c, env: te}, nil
+}
+
+// Main runs a test package against one API server, started before its
+// tests and stopped after them: call it from TestMain with the package's
+// *Env variable.
+//
+//	var env *kubetest.Env
+//	func TestMain(m *testing.M) { kubetest.Main(m, &env) }
+func Main(m *testing.M, env **Env) {
+	e, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "kubetest: stop:", err)
+	}
+	os.Exit(code)
 }
 
 // Stop shuts the API server and etcd down.

@@ -156,6 +156,20 @@ func (t *txn) trackedTable(src *metadata.Source, q metadata.QualifiedName) (*met
 	return tbl, nil
 }
 
+// trackedTableOf finds a source and one of its tracked tables, with the
+// source's current catalog: the lookup every table operation starts with.
+func (t *txn) trackedTableOf(ctx context.Context, req *request, source string, table metadata.QualifiedName) (*metadata.Source, *catalog.Catalog, *metadata.Table, error) {
+	src, cat, err := t.source(ctx, t.sourceOf(req, source))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tbl, err := t.trackedTable(src, table)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return src, cat, tbl, nil
+}
+
 // tableArgs are the arguments every table operation shares.
 type tableArgs struct {
 	Source string                 `json:"source"`

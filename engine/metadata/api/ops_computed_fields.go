@@ -42,11 +42,7 @@ func addComputedField(ctx context.Context, t *txn, req *request) (any, error) {
 	if isNull(a.Definition) || json.Unmarshal(a.Definition, &def) != nil || def.Function.Name == "" {
 		return nil, badRequest(apierr.CodeParseFailed, `key "function" not found`).WithPath("$.args.definition")
 	}
-	src, cat, err := t.source(ctx, t.sourceOf(req, a.Source))
-	if err != nil {
-		return nil, err
-	}
-	tbl, err := t.trackedTable(src, a.Table)
+	_, cat, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +114,7 @@ func dropComputedField(ctx context.Context, t *txn, req *request) (any, error) {
 	if err := decodeArgs(req.Args, &a); err != nil {
 		return nil, err
 	}
-	src, _, err := t.source(ctx, t.sourceOf(req, a.Source))
-	if err != nil {
-		return nil, err
-	}
-	tbl, err := t.trackedTable(src, a.Table)
+	_, _, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	if err != nil {
 		return nil, err
 	}

@@ -22,17 +22,7 @@ type functionArgs struct {
 }
 
 func (a *functionArgs) qualified() (metadata.QualifiedName, error) {
-	if a.Function != nil {
-		return *a.Function, nil
-	}
-	if a.Name == nil {
-		return metadata.QualifiedName{}, badRequest(apierr.CodeParseFailed, `key "function" not found`)
-	}
-	q := metadata.QualifiedName{Schema: "public", Name: *a.Name}
-	if a.Schema != nil {
-		q.Schema = *a.Schema
-	}
-	return q, nil
+	return qualifiedArg(a.Function, a.Schema, a.Name, "function")
 }
 
 // checkVersion enforces the `version` an operation accepts (1 or 2 for

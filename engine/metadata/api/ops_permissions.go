@@ -99,11 +99,7 @@ func (t *txn) permissionTable(ctx context.Context, req *request, a *permissionAr
 	if a.Role == "" {
 		return nil, nil, badRequest(apierr.CodeParseFailed, `key "role" not found`)
 	}
-	src, _, err := t.source(ctx, t.sourceOf(req, a.Source))
-	if err != nil {
-		return nil, nil, err
-	}
-	tbl, err := t.trackedTable(src, a.Table)
+	src, _, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	return tbl, src, err
 }
 

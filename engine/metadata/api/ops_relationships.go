@@ -36,11 +36,7 @@ func createRelationship(array bool) opFunc {
 		if _, err := schemacache.ParseUsing(a.Using); err != nil {
 			return nil, badRequest(apierr.CodeParseFailed, "%s", err.Error()).WithPath("$.args.using")
 		}
-		src, cat, err := t.source(ctx, t.sourceOf(req, a.Source))
-		if err != nil {
-			return nil, err
-		}
-		tbl, err := t.trackedTable(src, a.Table)
+		src, cat, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 		if err != nil {
 			return nil, err
 		}
@@ -102,11 +98,7 @@ func (t *txn) relationship(ctx context.Context, req *request, a *namedRelationsh
 	if name == "" {
 		name = a.Name
 	}
-	src, _, err := t.source(ctx, t.sourceOf(req, a.Source))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	tbl, err := t.trackedTable(src, a.Table)
+	_, _, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	if err != nil {
 		return nil, nil, nil, err
 	}

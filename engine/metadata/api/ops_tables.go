@@ -24,17 +24,24 @@ type trackTableArgs struct {
 }
 
 func (a *trackTableArgs) qualified() (metadata.QualifiedName, error) {
-	if a.Table != nil {
-		return *a.Table, nil
+	return qualifiedArg(a.Table, a.Schema, a.Name, "table")
+}
+
+// qualifiedArg reads an object's name from the metadata API's form
+// ({key: name}) or /v1/query's older one ({schema, name}, schema public
+// by default).
+func qualifiedArg(q *metadata.QualifiedName, schema, name *string, key string) (metadata.QualifiedName, error) {
+	if q != nil {
+		return *q, nil
 	}
-	if a.Name == nil {
-		return metadata.QualifiedName{}, badRequest(apierr.CodeParseFailed, `key "table" not found`)
+	if name == nil {
+		return metadata.QualifiedName{}, badRequest(apierr.CodeParseFailed, "key %q not found", key)
 	}
-	q := metadata.QualifiedName{Schema: "public", Name: *a.Name}
-	if a.Schema != nil {
-		q.Schema = *a.Schema
+	out := metadata.QualifiedName{Schema: "public", Name: *name}
+	if schema != nil {
+		out.Schema = *schema
 	}
-	return q, nil
+	return out, nil
 }
 
 func trackTable(ctx context.Context, t *txn, req *request) (any, error) {
@@ -194,11 +201,7 @@ func setTableIsEnum(ctx context.Context, t *txn, req *request) (any, error) {
 	if err := decodeArgs(req.Args, &a); err != nil {
 		return nil, err
 	}
-	src, _, err := t.source(ctx, t.sourceOf(req, a.Source))
-	if err != nil {
-		return nil, err
-	}
-	tbl, err := t.trackedTable(src, a.Table)
+	src, _, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +222,7 @@ func setTableCustomization(ctx context.Context, t *txn, req *request) (any, erro
 	if err := decodeArgs(req.Args, &a); err != nil {
 		return nil, err
 	}
-	src, _, err := t.source(ctx, t.sourceOf(req, a.Source))
-	if err != nil {
-		return nil, err
-	}
-	tbl, err := t.trackedTable(src, a.Table)
+	src, _, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -246,11 +245,7 @@ func setTableCustomFields(ctx context.Context, t *txn, req *request) (any, error
 	if err := decodeArgs(req.Args, &a); err != nil {
 		return nil, err
 	}
-	src, _, err := t.source(ctx, t.sourceOf(req, a.Source))
-	if err != nil {
-		return nil, err
-	}
-	tbl, err := t.trackedTable(src, a.Table)
+	src, _, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	if err != nil {
 		return nil, err
 	}
