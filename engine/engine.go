@@ -92,7 +92,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	resolver := auth.NewResolver(cfg.AdminSecrets, cfg.UnauthorizedRole)
 	meta := metadataapi.New(st, e.cache, log)
 	meta.ShowInternal = cfg.AdminInternalErrors || cfg.DevMode
-	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata, Auth: resolver, MetadataAPI: meta}).Handler()
+	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata, Auth: resolver, MetadataAPI: meta,
+		Inconsistent: func() int { return len(e.cache.Current().Inconsistent) }}).Handler()
 	ok = true
 	return e, nil
 }

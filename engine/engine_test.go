@@ -102,3 +102,25 @@ func TestHealthzFailsWhenTheDatabaseIsGone(t *testing.T) {
 		t.Errorf("GET /healthz without a database = %d %q, want 500 ERROR", status, body)
 	}
 }
+
+// Metadata that does not fit the database is a warning on /healthz, and a
+// failure when asked strictly.
+func TestHealthzWarnsAboutInconsistentMetadata(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"/v1/metadata", strings.NewReader(
+		`{"type":"replace_metadata","version":2,"args":{"allow_inconsistent_metadata":true,"metadata":{"version":3,"sources":[{"name":"default","kind":"postgres","tables":[{"table":"missing"}],"configuration":{"connection_info":{"database_url":{"from_env":"HASURA_GRAPHQL_DATABASE_URL"}}}}]}}}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("replace_metadata: %d", resp.StatusCode)
+	}
+	if status, _, body := get(t, http.MethodGet, e.URL+"/healthz", nil); status != 200 || body != "WARN: inconsistent objects in schema" {
+		t.Errorf("GET /healthz = %d %q", status, body)
+	}
+	if status, _, _ := get(t, http.MethodGet, e.URL+"/healthz?strict=true", nil); status != 500 {
+		t.Errorf("GET /healthz?strict=true = %d, want 500", status)
+	}
+}

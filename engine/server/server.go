@@ -26,6 +26,9 @@ type Deps struct {
 	Metadata    *pgxpool.Pool // the metadata database
 	Auth        *auth.Resolver
 	MetadataAPI *metadataapi.Service
+	// Inconsistent counts the metadata objects that do not fit the
+	// database (nil: none are tracked yet).
+	Inconsistent func() int
 }
 
 // Server routes requests to the engine's APIs.
@@ -83,8 +86,10 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 	apierr.WriteREST(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "resource does not exist"), false)
 }
 
-// healthz answers OK when the metadata database answers, as Hasura does;
-// 500 ERROR otherwise, so orchestrators restart or route around us.
+// healthz answers as Hasura does: OK when the metadata database answers;
+// "WARN: inconsistent objects in schema" (200) when some metadata does not
+// fit the database, a 500 with ?strict=true; 500 ERROR when the metadata
+// database is unreachable, so orchestrators restart or route around us.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -93,6 +98,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		s.deps.Log.Warn("health check failed", "type", "health-check", "error", err.Error())
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("ERROR"))
+		return
+	}
+	if s.deps.Inconsistent != nil && s.deps.Inconsistent() > 0 {
+		if r.URL.Query().Get("strict") == "true" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		_, _ = w.Write([]byte("WARN: inconsistent objects in schema"))
 		return
 	}
 	_, _ = w.Write([]byte("OK"))
