@@ -286,3 +286,56 @@ func TestConcurrentReplaceExactlyOneWins(t *testing.T) {
 		t.Errorf("final v%d %s, want v%d with r%d", v2, b, v+1, wins[0])
 	}
 }
+
+// Reads do not queue behind a writer: an export answers while a run_sql
+// holds the writer lock. The writer is kept inside Postgres by an advisory
+// lock the test holds, so nothing depends on timing.
+func TestReadsDoNotWaitForWriters(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, e.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, "select pg_advisory_lock(4242)"); err != nil {
+		t.Fatal(err)
+	}
+	writer := make(chan int, 1)
+	go func() {
+		status, _ := post(t, e.URL, "/v2/query", `{"type":"run_sql","args":{"sql":"select pg_advisory_xact_lock(4242)"}}`)
+		writer <- status
+	}()
+	// Wait until the writer is blocked on the advisory lock, inside run_sql.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var waiting bool
+		if err := holder.QueryRow(ctx, "select exists(select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock(4242)%')").Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never reached Postgres")
+		}
+	}
+	reader := make(chan int, 1)
+	go func() {
+		status, _ := post(t, e.URL, "/v1/metadata", `{"type":"export_metadata","args":{}}`)
+		reader <- status
+	}()
+	select {
+	case status := <-reader:
+		if status != 200 {
+			t.Errorf("export: %d", status)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the export waited for the writer")
+	}
+	if _, err := holder.Exec(ctx, "select pg_advisory_unlock(4242)"); err != nil {
+		t.Fatal(err)
+	}
+	if status := <-writer; status != 200 {
+		t.Errorf("writer: %d", status)
+	}
+}

@@ -114,10 +114,14 @@ func (s *Service) QueryV2Handler(resolve func(*http.Request) (*auth.Session, *ap
 	return s.Handler(queryV2, resolve)
 }
 
-// Run executes one request and returns the response body.
+// Run executes one request and returns the response body. Writers are
+// serialized; reads run beside them, so an export does not wait behind a
+// slow run_sql.
 func (s *Service) Run(ctx context.Context, ep endpoint, req *request) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if !readOnly(req) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
 	const attempts = 5
 	for attempt := 1; ; attempt++ {
 		tx, err := s.begin(ctx)
@@ -146,6 +150,33 @@ func (s *Service) Run(ctx context.Context, ep endpoint, req *request) ([]byte, e
 		}
 		return aeson.Marshal(resolveResults(result, s.cache.Current()))
 	}
+}
+
+// readOnly reports whether a request can only read: it then needs no
+// writer lock (it never stores metadata).
+func readOnly(req *request) bool {
+	switch req.Type {
+	case "export_metadata", "get_inconsistent_metadata", "get_catalog_state":
+		return true
+	case "run_sql":
+		var a struct {
+			ReadOnly bool `json:"read_only"`
+		}
+		return json.Unmarshal(req.Args, &a) == nil && a.ReadOnly
+	case "bulk", "bulk_keep_going", "concurrent_bulk":
+		var items []json.RawMessage
+		if json.Unmarshal(req.Args, &items) != nil {
+			return false
+		}
+		for _, it := range items {
+			sub, err := parseRequest(it, "$")
+			if err != nil || !readOnly(sub) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // txn is one request's working state.
