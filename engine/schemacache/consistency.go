@@ -84,9 +84,48 @@ func relReason(table metadata.QualifiedName, r *metadata.Relationship, reason st
 	return fmt.Sprintf("in table %q: in relationship %q: %s", DisplayName(table), r.Name, reason)
 }
 
-// relDefinition is how Hasura shows a relationship in an inconsistency.
+// relDefinition is how Hasura shows a relationship in an inconsistency:
+// with the remote table in its {schema, name} form.
 func relDefinition(source string, table metadata.QualifiedName, r *metadata.Relationship) map[string]any {
-	return map[string]any{"name": r.Name, "using": r.Using, "comment": r.Comment, "source": source, "table": table}
+	using := MapUsingTables(r.Using, nil)
+	return map[string]any{"name": r.Name, "using": using, "comment": r.Comment, "source": source, "table": table}
+}
+
+// MapUsingTables rewrites the remote table a relationship's using clause
+// names (foreign_key_constraint_on.table, manual_configuration
+// .remote_table) to f's answer, in its {schema, name} form; a table f
+// leaves unchanged is left as written. With a nil f every table is
+// rewritten as it is, which only normalizes its form. Other keys are kept.
+func MapUsingTables(using json.RawMessage, f func(metadata.QualifiedName) metadata.QualifiedName) json.RawMessage {
+	var u map[string]json.RawMessage
+	if json.Unmarshal(using, &u) != nil {
+		return using
+	}
+	changed := false
+	for key, field := range map[string]string{"foreign_key_constraint_on": "table", "manual_configuration": "remote_table"} {
+		var inner map[string]json.RawMessage
+		if json.Unmarshal(u[key], &inner) != nil {
+			continue
+		}
+		var q metadata.QualifiedName
+		if _, ok := inner[field]; !ok || json.Unmarshal(inner[field], &q) != nil {
+			continue
+		}
+		nq := q
+		if f != nil {
+			if nq = f(q); nq == q {
+				continue
+			}
+		}
+		inner[field], _ = json.Marshal(nq)
+		u[key], _ = json.Marshal(inner)
+		changed = true
+	}
+	if !changed {
+		return using
+	}
+	out, _ := json.Marshal(u)
+	return out
 }
 
 func lookup(cat *catalog.Catalog, q metadata.QualifiedName) *catalog.Table {

@@ -339,3 +339,91 @@ func TestReadsDoNotWaitForWriters(t *testing.T) {
 		t.Errorf("writer: %d", status)
 	}
 }
+
+func tableExists(t *testing.T, url, name string) bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, "select to_regclass($1) is not null", name).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// A bulk is atomic: SQL, inserts and metadata commit together, and a later
+// failure undoes the earlier SQL.
+func TestBulkSQLInsertAndMetadataAreAtomic(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	status, got := post(t, e.URL, "/v1/query", `{"type":"bulk","args":[
+	  {"type":"run_sql","args":{"sql":"create table pet (id serial primary key, name text not null, born date default '2020-01-01')"}},
+	  {"type":"track_table","args":{"name":"pet"}},
+	  {"type":"insert","args":{"table":"pet","objects":[{"name":"a"}]}},
+	  {"type":"track_table","args":{"name":"nope"}}]}`)
+	if status != 400 || !strings.Contains(got, `"path":"$.args[3].args"`) {
+		t.Fatalf("failing bulk: %d %s", status, got)
+	}
+	if tableExists(t, e.DatabaseURL, "pet") {
+		t.Fatal("the failed bulk's CREATE TABLE was committed")
+	}
+
+	out := mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
+	  {"type":"run_sql","args":{"sql":"create table pet (id serial primary key, name text not null, born date default '2020-01-01')"}},
+	  {"type":"track_table","args":{"name":"pet"}},
+	  {"type":"insert","args":{"table":"pet","objects":[{"name":"a","born":"2021-05-06"},{"name":"b"}],"returning":["id","name","born"]}}]}`)
+	want := `[{"result_type":"CommandOk","result":null},{"message":"success"},{"affected_rows":2,"returning":[{"id":1,"name":"a","born":"2021-05-06"},{"id":2,"name":"b","born":"2020-01-01"}]}]`
+	if out != want {
+		t.Errorf("bulk:\n got %s\nwant %s", out, want)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"type":"insert","args":{"table":"pet","objects":[{"name":"c","age":3}]}}`, `{"path":"$.args.objects[0]","error":"no such column exists: \"age\"","code":"not-exists"}`},
+		{`{"type":"insert","args":{"table":"pet","objects":[{"born":"2020-01-01"}]}}`, `"code":"constraint-error"`},
+		{`{"type":"insert","args":{"table":"pet","objects":[{"name":"c","born":"yesterday-ish"}]}}`, `"code":"data-exception"`},
+	} {
+		status, got := post(t, e.URL, "/v1/query", tc.body)
+		if status != 400 || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %d %s, want 400 with %s", tc.body, status, got, tc.want)
+		}
+	}
+}
+
+// run_sql keeps the metadata true to the database: a rename follows the
+// table, a drop that would break a relationship needs cascade (else it is
+// rolled back), and with cascade the relationship goes too.
+func TestRunSQLFollowsSchemaChanges(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	sql(t, e.DatabaseURL, schema)
+	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
+	  {"type":"track_table","args":{"name":"author"}},{"type":"track_table","args":{"name":"article"}},
+	  {"type":"create_object_relationship","args":{"table":"article","name":"author","using":{"foreign_key_constraint_on":"author_id"}}},
+	  {"type":"create_array_relationship","args":{"table":"author","name":"articles","using":{"foreign_key_constraint_on":{"table":"article","column":"author_id"}}}}]}`)
+
+	mustOK(t, e.URL, "/v2/query", `{"type":"run_sql","args":{"sql":"alter table article rename to post"}}`)
+	_, md := exportV2(t, e.URL)
+	b, _ := json.Marshal(md["sources"])
+	if !strings.Contains(string(b), `"table":{"name":"post","schema":"public"}`) || strings.Contains(string(b), `"article"`) {
+		t.Fatalf("rename not followed: %s", b)
+	}
+
+	status, got := post(t, e.URL, "/v2/query", `{"type":"run_sql","args":{"sql":"drop table post"}}`)
+	if want := `{"path":"$.args","error":"cannot drop due to the following dependent objects: relationship author.articles in source \"default\"","code":"dependency-error"}`; status != 400 || got != want {
+		t.Fatalf("drop without cascade: %d %s", status, got)
+	}
+	if !tableExists(t, e.DatabaseURL, "post") {
+		t.Fatal("the refused DROP was committed")
+	}
+
+	mustOK(t, e.URL, "/v2/query", `{"type":"run_sql","args":{"sql":"drop table post","cascade":true}}`)
+	_, md = exportV2(t, e.URL)
+	b, _ = json.Marshal(md["sources"])
+	if strings.Contains(string(b), `"name":"post"`) || strings.Contains(string(b), `"articles"`) {
+		t.Fatalf("cascade left the table or its dependent: %s", b)
+	}
+	if out := mustOK(t, e.URL, "/v1/metadata", `{"type":"get_inconsistent_metadata","args":{}}`); out != `{"inconsistent_objects":[],"is_consistent":true}` {
+		t.Errorf("inconsistent after cascade: %s", out)
+	}
+}

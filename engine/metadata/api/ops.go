@@ -107,6 +107,8 @@ func init() {
 		}
 	}
 	queryV1Ops["run_sql"] = runSQL
+	queryV1Ops["insert"] = insertRows
+	queryV2Ops["insert"] = insertRows
 	queryV2Ops["run_sql"] = runSQL
 	metadataOps["pg_run_sql"] = runSQL
 }

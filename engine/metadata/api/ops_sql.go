@@ -97,17 +97,18 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 	}
 
 	// Dropped tables leave the metadata; what pointed at them is a
-	// dependent.
+	// dependent, removed here too (the request fails below unless
+	// cascade allows it, and then this copy is thrown away).
 	var deps []string
-	var depRefs []relRef
 	for _, tbl := range append([]*metadata.Table(nil), src.Tables...) {
 		if _, ok := after.Table(tbl.Table.Schema, tbl.Table.Name); ok {
 			continue
 		}
 		for _, d := range dependentRelationships(src, before, tbl.Table) {
-			if _, gone := after.Table(d.table.Table.Schema, d.table.Table.Name); gone {
+			if _, kept := after.Table(d.table.Table.Schema, d.table.Table.Name); kept {
 				deps = append(deps, fmt.Sprintf("relationship %s.%s in source %q", schemacache.DisplayName(d.table.Table), d.rel.Name, src.Name))
-				depRefs = append(depRefs, d)
+				d.table.ObjectRelationships = without(d.table.ObjectRelationships, d.rel)
+				d.table.ArrayRelationships = without(d.table.ArrayRelationships, d.rel)
 			}
 		}
 		src.Tables = removeTable(src.Tables, tbl.Table)
@@ -122,18 +123,17 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 		}
 	}
 	src.Functions = kept
-	var cfRefs []cfRef
 	for _, tbl := range src.Tables {
-		for _, c := range tbl.ComputedFields {
+		for _, c := range append([]*metadata.ComputedField(nil), tbl.ComputedFields...) {
 			var def computedFieldDefinition
 			if json.Unmarshal(c.Definition, &def) == nil && len(after.Function(def.Function.Schema, def.Function.Name)) == 0 {
 				deps = append(deps, fmt.Sprintf("computed field %s.%s in source %q", schemacache.DisplayName(tbl.Table), c.Name, src.Name))
-				cfRefs = append(cfRefs, cfRef{tbl, c})
+				tbl.ComputedFields = withoutComputed(tbl.ComputedFields, c)
 			}
 		}
 	}
 
-	// Anything else the change broke.
+	// Anything else the change broke (a column a relationship used, ...).
 	known := map[string]bool{}
 	for _, o := range old {
 		known[o.Name] = true
@@ -142,38 +142,14 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 	for _, o := range schemacache.Check(src, after) {
 		if !known[o.Name] {
 			broken = append(broken, o)
-		}
-	}
-	if (len(deps) > 0 || len(broken) > 0) && !cascade {
-		for _, o := range broken {
 			deps = append(deps, o.Name)
 		}
+	}
+	if len(deps) > 0 && !cascade {
 		return dependencyError(deps)
-	}
-	for _, d := range depRefs {
-		d.table.ObjectRelationships = without(d.table.ObjectRelationships, d.rel)
-		d.table.ArrayRelationships = without(d.table.ArrayRelationships, d.rel)
-	}
-	for _, r := range cfRefs {
-		r.table.ComputedFields = withoutComputed(r.table.ComputedFields, r.field)
 	}
 	dropObjects(src, broken)
 	return nil
-}
-
-type cfRef struct {
-	table *metadata.Table
-	field *metadata.ComputedField
-}
-
-func withoutComputed(cs []*metadata.ComputedField, c *metadata.ComputedField) []*metadata.ComputedField {
-	out := cs[:0]
-	for _, x := range cs {
-		if x != c {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // renameTable renames a tracked table and every reference to it.
@@ -184,7 +160,12 @@ func renameTable(src *metadata.Source, from, to metadata.QualifiedName) {
 		}
 		for _, list := range [][]*metadata.Relationship{tbl.ObjectRelationships, tbl.ArrayRelationships} {
 			for _, r := range list {
-				r.Using = renameInUsing(r.Using, from, to)
+				r.Using = schemacache.MapUsingTables(r.Using, func(q metadata.QualifiedName) metadata.QualifiedName {
+					if q == from {
+						return to
+					}
+					return q
+				})
 			}
 		}
 	}
@@ -205,4 +186,14 @@ func dropObjects(src *metadata.Source, objs []schemacache.InconsistentObject) {
 			}
 		}
 	}
+}
+
+func withoutComputed(cs []*metadata.ComputedField, c *metadata.ComputedField) []*metadata.ComputedField {
+	out := cs[:0]
+	for _, x := range cs {
+		if x != c {
+			out = append(out, x)
+		}
+	}
+	return out
 }
