@@ -38,6 +38,10 @@ type Engine struct {
 	sources  *exec.Sources // pools of every source, by database URL
 	cache    *schemacache.Cache
 	handler  http.Handler
+	// stopFollow ends the goroutine that follows other replicas' metadata
+	// changes; followed is closed when it has.
+	stopFollow context.CancelFunc
+	followed   chan struct{}
 }
 
 // New connects to the configured databases. With neither a database URL
@@ -89,6 +93,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 		log.Warn("inconsistent metadata object", "type", "schema-sync", "object", o.Name, "reason", o.Reason)
 	}
 
+	// Follow other replicas' metadata changes for as long as the engine
+	// lives, whoever serves its handler.
+	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopFollow, e.followed = stop, make(chan struct{})
+	go func() {
+		defer close(e.followed)
+		e.cache.Follow(fctx, 5*time.Second)
+	}()
+
 	resolver := auth.NewResolver(cfg.AdminSecrets, cfg.UnauthorizedRole)
 	meta := metadataapi.New(st, e.cache, log)
 	meta.ShowInternal = cfg.AdminInternalErrors || cfg.DevMode
@@ -112,9 +125,6 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	followCtx, stopFollow := context.WithCancel(ctx)
-	defer stopFollow()
-	go e.cache.Follow(followCtx, 5*time.Second)
 	e.log.Info("serving", "type", "startup", "address", ln.Addr().String(), "version", version.Version)
 	select {
 	case err := <-errc:
@@ -133,8 +143,13 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the pools and stops the throwaway Postgres, if any.
+// Close stops following metadata changes, releases the pools and stops
+// the throwaway Postgres, if any.
 func (e *Engine) Close() {
+	if e.stopFollow != nil {
+		e.stopFollow()
+		<-e.followed
+	}
 	if e.sources != nil {
 		e.sources.Close()
 	}

@@ -39,7 +39,10 @@ func consistencyReport(s *schemacache.Snapshot) map[string]any {
 
 func exportMetadata(_ context.Context, t *txn, req *request) (any, error) {
 	if req.Version != nil && *req.Version == 2 {
-		return map[string]any{"resource_version": t.base.ResourceVersion, "metadata": t.base.Metadata}, nil
+		return struct {
+			ResourceVersion int64              `json:"resource_version"`
+			Metadata        *metadata.Metadata `json:"metadata"`
+		}{t.base.ResourceVersion, t.base.Metadata}, nil
 	}
 	return t.base.Metadata, nil
 }
