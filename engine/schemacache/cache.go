@@ -107,13 +107,13 @@ func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, catalogs map[s
 		s.Sources[src.Name] = ss
 		pool, err := c.pool(ctx, src)
 		if err != nil {
-			s.Inconsistent = append(s.Inconsistent, inconsistent("source", "source "+src.Name, err.Error(), src.Name))
+			s.Inconsistent = append(s.Inconsistent, sourceInconsistent(src.Name, err))
 			continue
 		}
 		cat := catalogs[src.Name]
 		if cat == nil {
 			if cat, err = LoadCatalog(ctx, pool); err != nil {
-				s.Inconsistent = append(s.Inconsistent, inconsistent("source", "source "+src.Name, err.Error(), src.Name))
+				s.Inconsistent = append(s.Inconsistent, sourceInconsistent(src.Name, err))
 				continue
 			}
 		}
@@ -121,6 +121,10 @@ func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, catalogs map[s
 		s.Inconsistent = append(s.Inconsistent, Check(src, cat)...)
 	}
 	return s
+}
+
+func sourceInconsistent(name string, err error) InconsistentObject {
+	return inconsistent(name, "source", "source "+name, err.Error(), name)
 }
 
 // Pool returns the pool of a source's configured database.

@@ -17,6 +17,8 @@ type InconsistentObject struct {
 	Reason     string `json:"reason"`
 	Name       string `json:"name"`
 	Type       string `json:"type"`
+	// Source the object belongs to (not part of Hasura's shape).
+	Source string `json:"-"`
 }
 
 // DisplayName prints a table as Hasura does: bare in public, else
@@ -28,8 +30,36 @@ func DisplayName(q metadata.QualifiedName) string {
 	return q.Schema + "." + q.Name
 }
 
-func inconsistent(typ, name, reason string, def any) InconsistentObject {
-	return InconsistentObject{Definition: def, Reason: "Inconsistent object: " + reason, Name: name, Type: typ}
+// The names Hasura gives metadata objects in inconsistencies. The metadata
+// API uses the same ones to recognize an operation's own object.
+
+// TableObject names a tracked table.
+func TableObject(source string, table metadata.QualifiedName) string {
+	return fmt.Sprintf("table %s in source %s", DisplayName(table), source)
+}
+
+// RelationshipObject names an object ("object_relation") or array
+// ("array_relation") relationship.
+func RelationshipObject(source string, table metadata.QualifiedName, array bool, name string) string {
+	kind := "object_relation"
+	if array {
+		kind = "array_relation"
+	}
+	return fmt.Sprintf("%s %s in table %s in source %s", kind, name, DisplayName(table), source)
+}
+
+// FunctionObject names a tracked function.
+func FunctionObject(source string, fn metadata.QualifiedName) string {
+	return fmt.Sprintf("function %s in source %s", DisplayName(fn), source)
+}
+
+// PermissionObject names a role's permission of one kind on a table.
+func PermissionObject(source string, table metadata.QualifiedName, role, kind string) string {
+	return fmt.Sprintf("permission %s.%s.%s in source %s", DisplayName(table), role, kind, source)
+}
+
+func inconsistent(source, typ, name, reason string, def any) InconsistentObject {
+	return InconsistentObject{Definition: def, Reason: "Inconsistent object: " + reason, Name: name, Type: typ, Source: source}
 }
 
 // Check lists the metadata objects of one source that do not match its
@@ -46,8 +76,8 @@ func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
 	for _, t := range src.Tables {
 		ct := lookup(cat, t.Table)
 		if ct == nil {
-			out = append(out, inconsistent("table",
-				fmt.Sprintf("table %s in source %s", DisplayName(t.Table), src.Name),
+			out = append(out, inconsistent(src.Name, "table",
+				TableObject(src.Name, t.Table),
 				fmt.Sprintf("no such table/view exists in source: %q", DisplayName(t.Table)),
 				t.Table))
 			continue
@@ -55,16 +85,16 @@ func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
 		for _, r := range t.ObjectRelationships {
 			if reason := checkRelationship(cat, ct, r, false, tracked); reason != "" {
 				reason = relReason(t.Table, r, reason)
-				out = append(out, inconsistent("object_relation",
-					fmt.Sprintf("object_relation %s in table %s in source %s", r.Name, DisplayName(t.Table), src.Name),
+				out = append(out, inconsistent(src.Name, "object_relation",
+					RelationshipObject(src.Name, t.Table, false, r.Name),
 					reason, relDefinition(src.Name, t.Table, r)))
 			}
 		}
 		for _, r := range t.ArrayRelationships {
 			if reason := checkRelationship(cat, ct, r, true, tracked); reason != "" {
 				reason = relReason(t.Table, r, reason)
-				out = append(out, inconsistent("array_relation",
-					fmt.Sprintf("array_relation %s in table %s in source %s", r.Name, DisplayName(t.Table), src.Name),
+				out = append(out, inconsistent(src.Name, "array_relation",
+					RelationshipObject(src.Name, t.Table, true, r.Name),
 					reason, relDefinition(src.Name, t.Table, r)))
 			}
 		}

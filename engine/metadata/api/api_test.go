@@ -427,3 +427,28 @@ func TestRunSQLFollowsSchemaChanges(t *testing.T) {
 		t.Errorf("inconsistent after cascade: %s", out)
 	}
 }
+
+func TestDropInconsistentMetadata(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	sql(t, e.DatabaseURL, schema)
+	out := mustOK(t, e.URL, "/v1/metadata", `{"type":"replace_metadata","version":2,"args":{"allow_inconsistent_metadata":true,"metadata":{"version":3,"sources":[{"name":"default","kind":"postgres",
+	  "configuration":{"connection_info":{"database_url":{"from_env":"HASURA_GRAPHQL_DATABASE_URL"}}},
+	  "tables":[{"table":"author","array_relationships":[{"name":"articles","using":{"foreign_key_constraint_on":{"table":"article","column":"author_id"}}}]},
+	            {"table":"gone"}]}]}}}`)
+	var rep struct {
+		IsConsistent        bool                          `json:"is_consistent"`
+		InconsistentObjects []struct{ Name, Type string } `json:"inconsistent_objects"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.IsConsistent || len(rep.InconsistentObjects) != 2 {
+		t.Fatalf("replace report: %s", out)
+	}
+	mustOK(t, e.URL, "/v1/metadata", `{"type":"drop_inconsistent_metadata","args":{}}`)
+	if out := mustOK(t, e.URL, "/v1/metadata", `{"type":"get_inconsistent_metadata","args":{}}`); out != `{"inconsistent_objects":[],"is_consistent":true}` {
+		t.Errorf("after drop: %s", out)
+	}
+	_, md := exportV2(t, e.URL)
+	b, _ := json.Marshal(md["sources"])
+	if want := `"tables":[{"table":{"name":"author","schema":"public"}}]`; !strings.Contains(string(b), want) {
+		t.Errorf("after drop: %s, want %s", b, want)
+	}
+}

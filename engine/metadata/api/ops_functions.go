@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/metadata"
@@ -70,7 +69,7 @@ func trackFunction(ctx context.Context, t *txn, req *request) (any, error) {
 	}
 	src.Functions = append(src.Functions, &metadata.Function{Function: q, Configuration: a.Configuration, Comment: a.Comment})
 	t.changed = true
-	t.target = fmt.Sprintf("function %s in source %s", schemacache.DisplayName(q), src.Name)
+	t.target = schemacache.FunctionObject(src.Name, q)
 	return success, nil
 }
 

@@ -120,24 +120,21 @@ func getInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error)
 // inconsistent.
 func dropInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error) {
 	for _, o := range t.base.Inconsistent {
+		if o.Type == "source" {
+			t.md.Sources = removeSource(t.md.Sources, o.Source)
+			continue
+		}
+		src, ok := t.md.Source(o.Source)
+		if !ok {
+			continue
+		}
 		switch o.Type {
-		case "source":
-			name, _ := o.Definition.(string)
-			t.md.Sources = removeSource(t.md.Sources, name)
 		case "table":
 			q, _ := o.Definition.(metadata.QualifiedName)
-			for _, s := range t.md.Sources {
-				if strings.HasSuffix(o.Name, " in source "+s.Name) {
-					s.Tables = removeTable(s.Tables, q)
-				}
-			}
+			src.Tables = removeTable(src.Tables, q)
 		case "object_relation", "array_relation":
 			def, _ := o.Definition.(map[string]any)
-			src, _ := t.md.Source(fmt.Sprint(def["source"]))
 			q, _ := def["table"].(metadata.QualifiedName)
-			if src == nil {
-				continue
-			}
 			if tbl, ok := src.Table(q); ok {
 				if r, list, ok := findRelationship(tbl, fmt.Sprint(def["name"])); ok {
 					*list = without(*list, r)

@@ -119,7 +119,7 @@ func createPermission(k permKind) opFunc {
 			return nil, badRequest(apierr.CodeParseFailed, "%s", err.Error()).WithPath("$.args.permission")
 		}
 		t.changed = true
-		t.target = "permission " + schemacache.DisplayName(a.Table) + "." + a.Role + "." + k.name() + " in source " + src.Name
+		t.target = schemacache.PermissionObject(src.Name, a.Table, a.Role, k.name())
 		return success, nil
 	}
 }

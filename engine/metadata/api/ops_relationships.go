@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/metadata"
@@ -53,15 +52,13 @@ func createRelationship(array bool) opFunc {
 			}
 		}
 		r := &metadata.Relationship{Name: a.Name, Using: a.Using, Comment: a.Comment}
-		kind := "object_relation"
 		if array {
 			tbl.ArrayRelationships = append(tbl.ArrayRelationships, r)
-			kind = "array_relation"
 		} else {
 			tbl.ObjectRelationships = append(tbl.ObjectRelationships, r)
 		}
 		t.changed = true
-		t.target = fmt.Sprintf("%s %s in table %s in source %s", kind, a.Name, schemacache.DisplayName(a.Table), src.Name)
+		t.target = schemacache.RelationshipObject(src.Name, a.Table, array, a.Name)
 		return success, nil
 	}
 }

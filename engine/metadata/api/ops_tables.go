@@ -78,7 +78,7 @@ func trackTable(ctx context.Context, t *txn, req *request) (any, error) {
 	}
 	src.Tables = append(src.Tables, &metadata.Table{Table: q, IsEnum: a.IsEnum, Configuration: a.Configuration})
 	t.changed = true
-	t.target = fmt.Sprintf("table %s in source %s", schemacache.DisplayName(q), src.Name)
+	t.target = schemacache.TableObject(src.Name, q)
 	return success, nil
 }
 
@@ -207,7 +207,7 @@ func setTableIsEnum(ctx context.Context, t *txn, req *request) (any, error) {
 	}
 	tbl.IsEnum = a.IsEnum
 	t.changed = true
-	t.target = fmt.Sprintf("table %s in source %s", schemacache.DisplayName(a.Table), src.Name)
+	t.target = schemacache.TableObject(src.Name, a.Table)
 	return success, nil
 }
 
@@ -228,7 +228,7 @@ func setTableCustomization(ctx context.Context, t *txn, req *request) (any, erro
 	}
 	tbl.Configuration = a.Configuration
 	t.changed = true
-	t.target = fmt.Sprintf("table %s in source %s", schemacache.DisplayName(a.Table), src.Name)
+	t.target = schemacache.TableObject(src.Name, a.Table)
 	return success, nil
 }
 
@@ -259,6 +259,6 @@ func setTableCustomFields(ctx context.Context, t *txn, req *request) (any, error
 	b, _ := json.Marshal(cfg)
 	tbl.Configuration = b
 	t.changed = true
-	t.target = fmt.Sprintf("table %s in source %s", schemacache.DisplayName(a.Table), src.Name)
+	t.target = schemacache.TableObject(src.Name, a.Table)
 	return success, nil
 }
