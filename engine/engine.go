@@ -79,12 +79,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	if err != nil {
 		return nil, fmt.Errorf("metadata database: %w", err)
 	}
-	if _, err := st.Initialize(ctx, initialMetadata(cfg, dbURL)); err != nil {
+	if _, err := st.Initialize(ctx, initialMetadata(dbURL)); err != nil {
 		return nil, fmt.Errorf("metadata database: %w", err)
 	}
 
 	e.sources = exec.NewSources(exec.PoolOptions{MaxConns: int32(cfg.PGConnections), ConnectTimeout: cfg.ConnectTimeout})
-	e.cache = schemacache.New(st, e.sources, lookupEnv(cfg, dbURL), log)
+	e.cache = schemacache.New(st, e.sources, lookupEnv(dbURL), log)
 	snap, err := e.cache.Rebuild(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
@@ -192,7 +192,7 @@ func unwrapOpErr(err error) error {
 // default source when a database URL is configured, read from the
 // environment like Hasura does, so the URL (and its password) is never
 // written into the metadata.
-func initialMetadata(cfg *config.Config, dbURL string) json.RawMessage {
+func initialMetadata(dbURL string) json.RawMessage {
 	if dbURL == "" {
 		return json.RawMessage(`{"version":3,"sources":[]}`)
 	}
@@ -203,7 +203,7 @@ func initialMetadata(cfg *config.Config, dbURL string) json.RawMessage {
 // database URL given by flag (or the throwaway server's) stands in for
 // HASURA_GRAPHQL_DATABASE_URL, so the default source works however the URL
 // was given.
-func lookupEnv(cfg *config.Config, dbURL string) func(string) (string, bool) {
+func lookupEnv(dbURL string) func(string) (string, bool) {
 	return func(name string) (string, bool) {
 		if name == "HASURA_GRAPHQL_DATABASE_URL" && dbURL != "" {
 			return dbURL, true
