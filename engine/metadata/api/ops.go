@@ -5,6 +5,7 @@ import (
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/compile"
 	"github.com/strata-dev/strata/engine/metadata"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
@@ -109,6 +110,10 @@ func init() {
 	queryV1Ops["run_sql"] = runSQL
 	queryV1Ops["insert"] = insertRows
 	queryV2Ops["insert"] = insertRows
+	for name, op := range map[string]opFunc{"select": v1Read(compile.V1Select), "count": v1Read(compile.V1Count)} {
+		queryV1Ops[name] = op
+		queryV2Ops[name] = op
+	}
 	queryV2Ops["run_sql"] = runSQL
 	metadataOps["pg_run_sql"] = runSQL
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/compile"
 	"github.com/strata-dev/strata/engine/metadata"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
@@ -186,4 +187,37 @@ func asPgError(err error) (*pgconn.PgError, bool) {
 	var pe *pgconn.PgError
 	ok := errors.As(err, &pe)
 	return pe, ok
+}
+
+// v1Read runs a compiled v1 select or count on a source, inside the
+// request's transaction when it has one (a bulk reads its own writes).
+func v1Read(compileFn func(*compile.Schema, json.RawMessage) (*compile.Statement, error)) opFunc {
+	return func(ctx context.Context, t *txn, req *request) (any, error) {
+		var a struct {
+			Source string `json:"source"`
+		}
+		if err := decodeArgs(req.Args, &a); err != nil {
+			return nil, err
+		}
+		src, cat, err := t.source(ctx, t.sourceOf(req, a.Source))
+		if err != nil {
+			return nil, err
+		}
+		stmt, err := compileFn(compile.BuildSchema(src, cat), req.Args)
+		if err != nil {
+			return nil, err
+		}
+		var out json.RawMessage
+		if tx, ok := t.sql[src.Name]; ok {
+			err = tx.Conn().QueryRow(ctx, stmt.SQL, stmt.Params...).Scan(&out)
+		} else if snap := t.base.Sources[src.Name]; snap != nil && snap.Pool != nil {
+			err = snap.Pool.QueryRow(ctx, stmt.SQL, stmt.Params...).Scan(&out)
+		} else {
+			return nil, badRequest(apierr.CodeInvalidConfig, "source %q is inconsistent", src.Name)
+		}
+		if err != nil {
+			return nil, dataError(err)
+		}
+		return out, nil
+	}
 }
