@@ -162,3 +162,38 @@ func FuzzBoolExp(f *testing.F) {
 		}
 	})
 }
+
+func TestV1UpdateAndDelete(t *testing.T) {
+	conn, s := setup(t)
+	for _, tc := range []struct {
+		compile   func(*Schema, json.RawMessage) (*Statement, error)
+		args, want string
+	}{
+		{V1Update, `{"table":"author","$set":{"bio":"new"},"$inc":{"score":1},"where":{"id":1},"returning":["id","bio","score"]}`,
+			`{"affected_rows" : 1, "returning" : [{"id" : "1", "bio" : "new", "score" : "2.5"}]}`},
+		{V1Update, `{"table":"article","$default":["published"],"where":{"published":true}}`, `{"affected_rows" : 2}`},
+		{V1Update, `{"table":"author","_mul":{"score":2},"where":{"name":{"_in":["Ann"]}},"returning":["name","score"]}`,
+			`{"affected_rows" : 1, "returning" : [{"name" : "Ann", "score" : "5.0"}]}`},
+		{V1Delete, `{"table":"article","where":{"author":{"name":"Bob"}},"returning":["title"]}`,
+			`{"affected_rows" : 1, "returning" : [{"title" : "B1"}]}`},
+	} {
+		stmt, err := tc.compile(s, json.RawMessage(tc.args))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.args, err)
+		}
+		if got := run(t, conn, stmt); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.args, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ args, path string }{
+		{`{"table":"author","$set":{"bio":"x"}}`, "$"},
+		{`{"table":"author","$set":{"age":1},"where":{}}`, "$.args.$set.age"},
+		{`{"table":"author","where":{}}`, "$.args"},
+	} {
+		_, err := V1Update(s, json.RawMessage(tc.args))
+		var e *apierr.Error
+		if !errors.As(err, &e) || e.Path != tc.path || e.Status != 400 {
+			t.Errorf("%s: got %v, want an error at %s", tc.args, err, tc.path)
+		}
+	}
+}

@@ -110,7 +110,12 @@ func init() {
 	queryV1Ops["run_sql"] = runSQL
 	queryV1Ops["insert"] = insertRows
 	queryV2Ops["insert"] = insertRows
-	for name, op := range map[string]opFunc{"select": v1Read(compile.V1Select), "count": v1Read(compile.V1Count)} {
+	for name, op := range map[string]opFunc{
+		"select": v1Statement(compile.V1Select, false),
+		"count":  v1Statement(compile.V1Count, false),
+		"update": v1Statement(compile.V1Update, true),
+		"delete": v1Statement(compile.V1Delete, true),
+	} {
 		queryV1Ops[name] = op
 		queryV2Ops[name] = op
 	}

@@ -189,9 +189,10 @@ func asPgError(err error) (*pgconn.PgError, bool) {
 	return pe, ok
 }
 
-// v1Read runs a compiled v1 select or count on a source, inside the
-// request's transaction when it has one (a bulk reads its own writes).
-func v1Read(compileFn func(*compile.Schema, json.RawMessage) (*compile.Statement, error)) opFunc {
+// v1Statement runs a compiled v1 statement on a source: reads inside the
+// request's transaction when it has one (a bulk reads its own writes),
+// writes always inside it (a bulk commits or rolls back as one).
+func v1Statement(compileFn func(*compile.Schema, json.RawMessage) (*compile.Statement, error), writes bool) opFunc {
 	return func(ctx context.Context, t *txn, req *request) (any, error) {
 		var a struct {
 			Source string `json:"source"`
@@ -207,13 +208,21 @@ func v1Read(compileFn func(*compile.Schema, json.RawMessage) (*compile.Statement
 		if err != nil {
 			return nil, err
 		}
+		snap := t.base.Sources[src.Name]
+		if snap == nil || snap.Pool == nil {
+			return nil, badRequest(apierr.CodeInvalidConfig, "source %q is inconsistent", src.Name)
+		}
+		if writes {
+			if _, err := t.sqlTx(ctx, src.Name, snap.Pool, false); err != nil {
+				return nil, err
+			}
+			t.sideEffects = true
+		}
 		var out json.RawMessage
 		if tx, ok := t.sql[src.Name]; ok {
 			err = tx.Conn().QueryRow(ctx, stmt.SQL, stmt.Params...).Scan(&out)
-		} else if snap := t.base.Sources[src.Name]; snap != nil && snap.Pool != nil {
-			err = snap.Pool.QueryRow(ctx, stmt.SQL, stmt.Params...).Scan(&out)
 		} else {
-			return nil, badRequest(apierr.CodeInvalidConfig, "source %q is inconsistent", src.Name)
+			err = snap.Pool.QueryRow(ctx, stmt.SQL, stmt.Params...).Scan(&out)
 		}
 		if err != nil {
 			return nil, dataError(err)
