@@ -166,7 +166,7 @@ func FuzzBoolExp(f *testing.F) {
 func TestV1UpdateAndDelete(t *testing.T) {
 	conn, s := setup(t)
 	for _, tc := range []struct {
-		compile   func(*Schema, json.RawMessage) (*Statement, error)
+		compile    func(*Schema, json.RawMessage) (*Statement, error)
 		args, want string
 	}{
 		{V1Update, `{"table":"author","$set":{"bio":"new"},"$inc":{"score":1},"where":{"id":1},"returning":["id","bio","score"]}`,
