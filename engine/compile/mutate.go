@@ -14,16 +14,9 @@ import (
 // $default over the rows matching where (required, as in Hasura), with
 // {"affected_rows", "returning"} built by Postgres.
 func V1Update(s *Schema, args json.RawMessage) (*Statement, error) {
-	var a map[string]json.RawMessage
-	if err := json.Unmarshal(args, &a); err != nil {
-		return nil, badExp("$.args", "%s", err.Error())
-	}
-	t, err := mutationTable(s, a)
+	a, t, err := mutationArgs(s, args)
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := a["where"]; !ok {
-		return nil, badExp("$", `key "where" not found`)
 	}
 	q := &query{}
 	alias := q.alias()
@@ -81,16 +74,9 @@ func V1Update(s *Schema, args json.RawMessage) (*Statement, error) {
 
 // V1Delete compiles the v1 delete for admins.
 func V1Delete(s *Schema, args json.RawMessage) (*Statement, error) {
-	var a map[string]json.RawMessage
-	if err := json.Unmarshal(args, &a); err != nil {
-		return nil, badExp("$.args", "%s", err.Error())
-	}
-	t, err := mutationTable(s, a)
+	a, t, err := mutationArgs(s, args)
 	if err != nil {
 		return nil, err
-	}
-	if _, ok := a["where"]; !ok {
-		return nil, badExp("$", `key "where" not found`)
 	}
 	q := &query{}
 	alias := q.alias()
@@ -105,16 +91,25 @@ func V1Delete(s *Schema, args json.RawMessage) (*Statement, error) {
 	return mutationResult("DELETE FROM "+tableRef(t)+" AS "+alias+" WHERE "+cond, returning, q), nil
 }
 
-func mutationTable(s *Schema, a map[string]json.RawMessage) (*Table, error) {
+// mutationArgs reads an update's or delete's arguments: the tracked table
+// and a where, which Hasura requires (reporting its absence at "$").
+func mutationArgs(s *Schema, args json.RawMessage) (map[string]json.RawMessage, *Table, error) {
+	var a map[string]json.RawMessage
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, nil, badExp("$.args", "%s", err.Error())
+	}
 	var name metadata.QualifiedName
 	if err := json.Unmarshal(a["table"], &name); err != nil {
-		return nil, badExp("$.args.table", "%s", err.Error())
+		return nil, nil, badExp("$.args.table", "%s", err.Error())
 	}
 	t, ok := s.Tables[name]
 	if !ok {
-		return nil, notTracked(name)
+		return nil, nil, notTracked(name)
 	}
-	return t, nil
+	if _, ok := a["where"]; !ok {
+		return nil, nil, badExp("$", `key "where" not found`)
+	}
+	return a, t, nil
 }
 
 // returningList is the json_build_object of the returning columns ("" for
