@@ -452,3 +452,13 @@ func TestDropInconsistentMetadata(t *testing.T) {
 		t.Errorf("after drop: %s, want %s", b, want)
 	}
 }
+
+func TestDumpInternalState(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	sql(t, e.DatabaseURL, schema)
+	mustOK(t, e.URL, "/v1/query", `{"type":"track_table","args":{"name":"author"}}`)
+	out := mustOK(t, e.URL, "/v1/metadata", `{"type":"dump_internal_state","args":{}}`)
+	if want := `"sources":{"default":{"connected":true,"tables":[{"name":"author","schema":"public"}],"functions":[]}}`; !strings.Contains(out, want) {
+		t.Errorf("dump: %s\nwant it to contain %s", out, want)
+	}
+}

@@ -24,6 +24,7 @@ var (
 		"get_inconsistent_metadata":               getInconsistentMetadata,
 		"drop_inconsistent_metadata":              dropInconsistentMetadata,
 		"get_catalog_state":                       getCatalogState,
+		"dump_internal_state":                     dumpInternalState,
 		"set_catalog_state":                       setCatalogState,
 		"pg_add_source":                           addSource,
 		"pg_drop_source":                          dropSource,

@@ -170,3 +170,31 @@ func setCatalogState(ctx context.Context, t *txn, req *request) (any, error) {
 	}
 	return success, nil
 }
+
+// dumpInternalState is Hasura's debugging dump of the schema cache. Its
+// content is the engine's own: here the snapshot in force, with what each
+// source tracks and whether it is connected.
+func dumpInternalState(_ context.Context, t *txn, _ *request) (any, error) {
+	type sourceState struct {
+		Connected bool                     `json:"connected"`
+		Tables    []metadata.QualifiedName `json:"tables"`
+		Functions []metadata.QualifiedName `json:"functions"`
+	}
+	sources := map[string]sourceState{}
+	for name, src := range t.base.Sources {
+		st := sourceState{Connected: src.Pool != nil, Tables: []metadata.QualifiedName{}, Functions: []metadata.QualifiedName{}}
+		for _, tbl := range src.Metadata.Tables {
+			st.Tables = append(st.Tables, tbl.Table)
+		}
+		for _, f := range src.Metadata.Functions {
+			st.Functions = append(st.Functions, f.Function)
+		}
+		sources[name] = st
+	}
+	report := consistencyReport(t.base)
+	return map[string]any{
+		"resource_version":     t.base.ResourceVersion,
+		"sources":              sources,
+		"inconsistent_objects": report["inconsistent_objects"],
+	}, nil
+}
