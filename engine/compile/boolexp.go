@@ -234,6 +234,9 @@ func scalarText(v json.RawMessage, typ string) *string {
 		return &s
 	}
 	s = string(t)
+	if IsNumeric(typ) {
+		s = NumericText(s)
+	}
 	return &s
 }
 

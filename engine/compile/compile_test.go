@@ -197,3 +197,11 @@ func TestV1UpdateAndDelete(t *testing.T) {
 		}
 	}
 }
+
+func TestNumericText(t *testing.T) {
+	for in, want := range map[string]string{"1.1": "1.1000", "3": "3", "2.5555": "2.5555", "2.55555": "2.55555000", "-0.5": "-0.5000", "1e-3": "1e-3"} {
+		if got := NumericText(in); got != want {
+			t.Errorf("NumericText(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -107,6 +107,12 @@ func insertRows(ctx context.Context, t *txn, req *request) (any, error) {
 		}
 		b.WriteString(") VALUES ")
 		for i, o := range objects {
+			for _, c := range cols {
+				// Numbers for numeric columns arrive as Hasura sends them.
+				if v, ok := o[c.Name]; ok && compile.IsNumeric(c.Type) && aeson.Kind(v) == "Number" {
+					o[c.Name] = json.RawMessage(compile.NumericText(string(v)))
+				}
+			}
 			row, _ := json.Marshal(o)
 			params = append(params, string(row))
 			if i > 0 {
