@@ -183,12 +183,6 @@ func (t *txn) trackedTableOf(ctx context.Context, req *request, source string, t
 	return src, cat, tbl, nil
 }
 
-// tableArgs are the arguments every table operation shares.
-type tableArgs struct {
-	Source string                 `json:"source"`
-	Table  metadata.QualifiedName `json:"table"`
-}
-
 func (t *txn) sourceOf(req *request, argSource string) string {
 	if argSource != "" {
 		return argSource
