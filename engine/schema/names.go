@@ -1,0 +1,138 @@
+package schema
+
+import (
+	"encoding/json"
+	"regexp"
+
+	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/metadata"
+)
+
+// scalarName is the GraphQL scalar a Postgres type maps to, as Hasura's
+// mkScalarTypeName names it: the five GraphQL built-ins for the types that
+// fit them, the Postgres name (smallint, bigint, float8, numeric, uuid,
+// timestamptz, jsonb, ...) for the rest. Domains map through to their
+// base type.
+func scalarName(typ catalog.QualifiedName, kind catalog.TypeKind, cat *catalog.Catalog) string {
+	if kind == catalog.TypeDomain && cat != nil {
+		if d, ok := cat.Domains[typ]; ok {
+			return scalarName(d.BaseType, d.BaseTypeKind, cat)
+		}
+	}
+	if typ.Schema != "pg_catalog" {
+		return typ.Name
+	}
+	switch typ.Name {
+	case "int4":
+		return "Int"
+	case "bool":
+		return "Boolean"
+	case "float4":
+		return "Float"
+	case "text", "varchar":
+		return "String"
+	case "int2":
+		return "smallint"
+	case "int8":
+		return "bigint"
+	}
+	return typ.Name
+}
+
+// sqlType is the type to cast a parameter to for a column.
+func sqlType(c *catalog.Column) string {
+	t := c.TypeName.Name
+	if c.TypeName.Schema != "pg_catalog" {
+		t = quoteIdent(c.TypeName.Schema) + "." + quoteIdent(c.TypeName.Name)
+	}
+	if c.IsArray {
+		t += "[]"
+	}
+	return t
+}
+
+func quoteIdent(s string) string {
+	out := []byte{'"'}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			out = append(out, '"')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '"'))
+}
+
+var graphqlName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
+
+// IsName reports whether s is a legal GraphQL name.
+func IsName(s string) bool { return graphqlName.MatchString(s) }
+
+// tableConfig is a table's `configuration`: custom names.
+type tableConfig struct {
+	CustomName        string                     `json:"custom_name"`
+	CustomRootFields  map[string]json.RawMessage `json:"custom_root_fields"`
+	ColumnConfig      map[string]columnConfig    `json:"column_config"`
+	CustomColumnNames map[string]string          `json:"custom_column_names"`
+}
+
+type columnConfig struct {
+	CustomName string  `json:"custom_name"`
+	Comment    *string `json:"comment"`
+}
+
+func parseTableConfig(raw json.RawMessage) tableConfig {
+	var c tableConfig
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &c) // validated when the metadata was written
+	}
+	return c
+}
+
+// rootField is a custom root field name: a string or {name, comment}.
+func (c tableConfig) rootField(key, def string) (name string, comment *string) {
+	raw, ok := c.CustomRootFields[key]
+	if !ok {
+		return def, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "" {
+			return def, nil
+		}
+		return s, nil
+	}
+	var o struct {
+		Name    *string `json:"name"`
+		Comment *string `json:"comment"`
+	}
+	if json.Unmarshal(raw, &o) == nil {
+		if o.Name != nil && *o.Name != "" {
+			def = *o.Name
+		}
+		return def, o.Comment
+	}
+	return def, nil
+}
+
+// columnField is the GraphQL name of a column.
+func (c tableConfig) columnField(col string) string {
+	if cc, ok := c.ColumnConfig[col]; ok && cc.CustomName != "" {
+		return cc.CustomName
+	}
+	if n, ok := c.CustomColumnNames[col]; ok && n != "" {
+		return n
+	}
+	return col
+}
+
+// typeBaseName is a table's GraphQL type name: its custom name, else its
+// name, prefixed with its schema outside public.
+func typeBaseName(q metadata.QualifiedName, c tableConfig) string {
+	if c.CustomName != "" {
+		return c.CustomName
+	}
+	if q.Schema == "public" {
+		return q.Name
+	}
+	return q.Schema + "_" + q.Name
+}

@@ -1,0 +1,89 @@
+package schema
+
+import (
+	"fmt"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// The Relay schema (/v1beta1/relay) exposes tables with a primary key as
+// connections (`<table>_connection`, edges/node/cursor, pageInfo) and
+// every such row as a Node with a global `id`, as Hasura does.
+
+func (b *builder) relayTypes() {
+	b.define(&ast.Definition{Kind: ast.Interface, Name: "Node", Description: "An object with globally unique ID", Fields: ast.FieldList{
+		{Name: "id", Description: "A globally unique identifier", Type: nnNamed("ID")},
+	}})
+	b.scalar("ID")
+	b.define(&ast.Definition{Kind: ast.Object, Name: "PageInfo", Fields: ast.FieldList{
+		{Name: "endCursor", Type: nnNamed("String")},
+		{Name: "hasNextPage", Type: nnNamed("Boolean")},
+		{Name: "hasPreviousPage", Type: nnNamed("Boolean")},
+		{Name: "startCursor", Type: nnNamed("String")},
+	}})
+	for _, f := range []string{"endCursor", "hasNextPage", "hasPreviousPage", "startCursor"} {
+		b.mean("PageInfo", f, &Field{Kind: PageInfoScalar, Op: f})
+	}
+}
+
+// connectionArgs are a connection field's arguments.
+func (b *builder) connectionArgs(t *Table) ast.ArgumentDefinitionList {
+	n := t.TypeName
+	return ast.ArgumentDefinitionList{
+		arg("after", named("String"), ""),
+		arg("before", named("String"), ""),
+		arg("distinct_on", listOf(nnNamed(n+"_select_column")), "distinct select on columns"),
+		arg("first", named("Int"), ""),
+		arg("last", named("Int"), ""),
+		arg("order_by", listOf(nnNamed(n+"_order_by")), "sort the rows by one or more columns"),
+		arg("where", named(n+"_bool_exp"), "filter the rows returned"),
+	}
+}
+
+// connectionType declares <t>Connection and <t>Edge.
+func (b *builder) connectionType(t *Table) string {
+	b.relayTypes()
+	n := t.TypeName
+	conn := n + "Connection"
+	if _, ok := b.types[conn]; ok {
+		return conn
+	}
+	b.define(&ast.Definition{Kind: ast.Object, Name: conn, Description: fmt.Sprintf("A Relay connection object on %q", t.Name.Name), Fields: ast.FieldList{
+		{Name: "edges", Type: nnListNN(n + "Edge")},
+		{Name: "pageInfo", Type: nnNamed("PageInfo")},
+	}})
+	b.mean(conn, "edges", &Field{Kind: EdgesField, Table: t})
+	b.mean(conn, "pageInfo", &Field{Kind: PageInfoField, Table: t})
+	b.define(&ast.Definition{Kind: ast.Object, Name: n + "Edge", Fields: ast.FieldList{
+		{Name: "cursor", Type: nnNamed("String")},
+		{Name: "node", Type: nnNamed(n)},
+	}})
+	b.mean(n+"Edge", "cursor", &Field{Kind: CursorField, Table: t})
+	b.mean(n+"Edge", "node", &Field{Kind: NodeField, Table: t})
+	return conn
+}
+
+// connection adds a root connection field.
+func (b *builder) connection(t *Table, name string, comment *string, kind FieldKind, f *Function) {
+	if b.types[t.TypeName] == nil {
+		return
+	}
+	conn := b.connectionType(t)
+	args := b.connectionArgs(t)
+	if f != nil {
+		f.ArgsType = b.argsType(f.Name.Name+"_args", f)
+		if f.ArgsType != "" {
+			typ := named(f.ArgsType)
+			if requiredArgs(f) {
+				typ = nonNull(typ)
+			}
+			args = append(args, arg("args", typ, ""))
+		}
+	}
+	b.addRoot(&ast.FieldDefinition{Name: name, Description: orDefault(comment, fmt.Sprintf("fetch data from the table: %q", t.Name.Name)), Arguments: args, Type: nnNamed(conn)}, &Field{Kind: kind, Table: t, Function: f})
+	if !b.seen["node"] {
+		b.seen["node"] = true
+		b.root = append(b.root, &ast.FieldDefinition{Name: "node", Arguments: ast.ArgumentDefinitionList{arg("id", nnNamed("ID"), "A globally unique id")}, Type: named("Node")})
+		b.mean("query_root", "node", &Field{Kind: RootNode})
+	}
+}
