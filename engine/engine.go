@@ -21,6 +21,7 @@ import (
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/engine/exec"
+	"github.com/strata-dev/strata/engine/graphql"
 	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
 	"github.com/strata-dev/strata/engine/metadata/store"
 	"github.com/strata-dev/strata/engine/pglocal"
@@ -105,7 +106,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	resolver := auth.NewResolver(cfg.AdminSecrets, cfg.UnauthorizedRole)
 	meta := metadataapi.New(st, e.cache, log)
 	meta.ShowInternal = cfg.AdminInternalErrors || cfg.DevMode
+	gql := graphql.New(e.cache, log)
+	gql.ShowInternal = meta.ShowInternal
+	gql.StringifyNumbers = cfg.StringifyNumerics
 	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata, Auth: resolver, MetadataAPI: meta,
+		GraphQL:      gql,
 		Inconsistent: func() int { return len(e.cache.Current().Inconsistent) }}).Handler()
 	ok = true
 	return e, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/config"
+	"github.com/strata-dev/strata/engine/graphql"
 	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
 	"github.com/strata-dev/strata/engine/version"
 )
@@ -26,6 +27,7 @@ type Deps struct {
 	Metadata    *pgxpool.Pool // the metadata database
 	Auth        *auth.Resolver
 	MetadataAPI *metadataapi.Service
+	GraphQL     *graphql.Engine
 	// Inconsistent counts the metadata objects that do not fit the
 	// database (nil: none are tracked yet).
 	Inconsistent func() int
@@ -49,6 +51,12 @@ func New(deps Deps) *Server {
 		s.route("/v1/metadata", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.MetadataHandler(resolve)}))
 		s.route("/v1/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV1Handler(resolve)}))
 		s.route("/v2/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV2Handler(resolve)}))
+	}
+	if deps.GraphQL != nil && deps.Config.EnabledAPI(config.APIGraphQL) {
+		resolve := func(h http.Header) (*auth.Session, *apierr.Error) { return deps.Auth.Resolve(h) }
+		s.mux.Handle("/v1/graphql", deps.GraphQL.Handler(resolve, false, false))
+		s.mux.Handle("/v1alpha1/graphql", deps.GraphQL.Handler(resolve, true, false))
+		s.mux.Handle("/v1beta1/relay", deps.GraphQL.Handler(resolve, false, true))
 	}
 	s.mux.HandleFunc("/", notFound)
 	return s

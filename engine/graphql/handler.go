@@ -1,0 +1,225 @@
+// Package graphql serves Hasura's GraphQL endpoints: /v1/graphql,
+// /v1alpha1/graphql (the same with real HTTP statuses) and /v1beta1/relay,
+// over HTTP (single and batched requests) and websockets.
+//
+// A request goes: session (auth) -> the role's schema (built once per
+// metadata snapshot, see package schema) -> parse, pick the operation,
+// inline fragments, bind variables -> one walk over the selection that
+// checks every field and argument against the schema, with Hasura's
+// messages and paths, and emits SQL as it goes -> one statement per
+// source, whose columns are the root fields' JSON, built by Postgres ->
+// those bytes spliced into {"data":...} without being decoded.
+//
+// Compiled plans are cached per (role, document, operation, variables),
+// so a repeated request skips parsing and compiling; the session is the
+// statement's first parameter, so one plan serves every user of a role.
+package graphql
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/auth"
+	"github.com/strata-dev/strata/engine/schema"
+	"github.com/strata-dev/strata/engine/schemacache"
+	"github.com/strata-dev/strata/engine/subscriptions"
+)
+
+// maxBody bounds a request body.
+const maxBody = 32 << 20
+
+// maxPlans bounds the plan cache of one snapshot.
+const maxPlans = 4096
+
+// Engine executes GraphQL requests against the current schema cache.
+type Engine struct {
+	cache *schemacache.Cache
+	log   *slog.Logger
+	// ShowInternal adds the database's own error to admins' error
+	// responses (HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS, dev mode).
+	ShowInternal bool
+	// StringifyNumbers is HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES.
+	StringifyNumbers bool
+
+	mu    sync.Mutex
+	state atomic.Pointer[modelState]
+}
+
+// modelState is one snapshot's model and its caches.
+type modelState struct {
+	model *schema.Model
+	plans sync.Map // planKey -> *plan
+	size  atomic.Int64
+}
+
+type planKey struct {
+	role, query, op, vars string
+	relay                 bool
+}
+
+// New returns an engine serving from cache.
+func New(cache *schemacache.Cache, log *slog.Logger) *Engine {
+	return &Engine{cache: cache, log: log}
+}
+
+// current is the model of the snapshot in force, built on first use.
+func (e *Engine) current(ctx context.Context) *modelState {
+	snap := e.cache.Current()
+	if st := e.state.Load(); st != nil && st.model.Snapshot == snap {
+		return st
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st := e.state.Load(); st != nil && st.model.Snapshot == snap {
+		return st
+	}
+	st := &modelState{model: schema.NewModel(ctx, snap)}
+	e.state.Store(st)
+	return st
+}
+
+// Result is the outcome of one request.
+type Result struct {
+	Body         []byte
+	RequestError bool // the request did not run: parse, validation or auth error
+	Subscription bool
+	Status       int // the HTTP status Hasura gives the error (200 when none)
+}
+
+// Execute runs one request for a session.
+func (e *Engine) Execute(ctx context.Context, sess *auth.Session, req *Request, relay bool) Result {
+	st := e.current(ctx)
+	key := planKey{role: sess.Role, query: req.Query, op: req.OperationName, vars: string(req.Variables), relay: relay}
+	p, _ := st.plans.Load(key)
+	if p == nil {
+		compiled, err := e.compile(st.model, sess, req, relay)
+		if err != nil {
+			return requestError(err)
+		}
+		if st.size.Add(1) <= maxPlans {
+			st.plans.Store(key, compiled)
+		}
+		p = compiled
+	}
+	pl := p.(*plan)
+	var out bytes.Buffer
+	if aerr := execute(ctx, st.model, pl, sess, &out); aerr != nil {
+		if aerr.Status >= http.StatusInternalServerError {
+			e.log.Error("graphql execution failed", "type", "graphql", "role", sess.Role, "error", aerr.Message, "internal", aerr.Internal)
+		}
+		return Result{Body: errorBody(aerr, e.ShowInternal && sess.IsAdmin()), Status: aerr.Status, Subscription: pl.subscribe}
+	}
+	return Result{Body: out.Bytes(), Status: http.StatusOK, Subscription: pl.subscribe}
+}
+
+func (e *Engine) compile(m *schema.Model, sess *auth.Session, req *Request, relay bool) (*plan, *errAt) {
+	doc, err := parseDocument(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	op, err := selectOperation(doc, req.OperationName)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := bindVariables(op, req.Variables)
+	if err != nil {
+		return nil, err
+	}
+	return compileOperation(m, m.Role(sess.Role, relay), op, vars, e.StringifyNumbers)
+}
+
+func requestError(err *errAt) Result {
+	e := &apierr.Error{Status: http.StatusBadRequest, Code: err.code, Message: err.msg, Path: err.path}
+	return Result{Body: errorBody(e, false), RequestError: true, Status: e.Status}
+}
+
+func errorBody(e *apierr.Error, showInternal bool) []byte {
+	b, _ := json.Marshal(apierr.GraphQLBody(e, showInternal))
+	return b
+}
+
+// Handler serves a GraphQL endpoint: realStatus keeps HTTP error statuses
+// (/v1alpha1/graphql) instead of Hasura's 200; relay selects the Relay
+// schema.
+func (e *Engine) Handler(resolve func(http.Header) (*auth.Session, *apierr.Error), realStatus, relay bool) http.Handler {
+	ws := &subscriptions.Handler{
+		Auth: resolve,
+		Log:  e.log,
+		Execute: func(ctx context.Context, sess *auth.Session, r *subscriptions.Request) subscriptions.Result {
+			res := e.Execute(ctx, sess, &Request{Query: r.Query, Variables: r.Variables, OperationName: r.OperationName}, relay)
+			return subscriptions.Result{Body: res.Body, RequestError: res.RequestError, Subscription: res.Subscription}
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			ws.ServeHTTP(w, r)
+			return
+		}
+		if r.Method != http.MethodPost {
+			apierr.WriteREST(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "resource does not exist"), false)
+			return
+		}
+		sess, aerr := resolve(r.Header)
+		if aerr != nil {
+			apierr.WriteGraphQL(w, aerr, realStatus, false)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		if err != nil {
+			apierr.WriteGraphQL(w, apierr.New(http.StatusBadRequest, apierr.CodeInvalidJSON, "could not read the request body"), realStatus, false)
+			return
+		}
+		status, out := e.serve(r.Context(), sess, body, relay)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		if !realStatus {
+			status = http.StatusOK
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(out)
+	})
+}
+
+// serve answers a body holding one request or a batch (a JSON array).
+func (e *Engine) serve(ctx context.Context, sess *auth.Session, body []byte, relay bool) (int, []byte) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var batch []json.RawMessage
+		if err := json.Unmarshal(trimmed, &batch); err != nil {
+			return invalidJSON(err)
+		}
+		var out bytes.Buffer
+		out.WriteByte('[')
+		for i, raw := range batch {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			_, b := e.serveOne(ctx, sess, raw, relay)
+			out.Write(b)
+		}
+		out.WriteByte(']')
+		return http.StatusOK, out.Bytes()
+	}
+	return e.serveOne(ctx, sess, trimmed, relay)
+}
+
+func (e *Engine) serveOne(ctx context.Context, sess *auth.Session, raw []byte, relay bool) (int, []byte) {
+	var req Request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return invalidJSON(err)
+	}
+	res := e.Execute(ctx, sess, &req, relay)
+	return res.Status, res.Body
+}
+
+func invalidJSON(err error) (int, []byte) {
+	e := apierr.New(http.StatusBadRequest, apierr.CodeInvalidJSON, "%s", "Error in $: "+err.Error())
+	return e.Status, errorBody(e, false)
+}
