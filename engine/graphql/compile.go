@@ -479,18 +479,11 @@ func (c *compiler) object(t *schema.Table, alias string, set ast.SelectionSet, p
 	}
 	pairs := make([][2]string, 0, len(fields))
 	for _, cf := range fields {
-		f := cf.field
-		at := path + ".selectionSet." + f.Name
-		if f.Name == "__typename" {
+		if cf.field.Name == "__typename" {
 			pairs = append(pairs, [2]string{cf.key, quoteLiteral(typeName)})
 			continue
 		}
-		fd := def.Fields.ForName(f.Name)
-		meaning := c.s.Field(typeName, f.Name)
-		if fd == nil || meaning == nil {
-			return "", fail(at, "field '%s' not found in type: '%s'", f.Name, typeName)
-		}
-		args, err := c.fieldArgs(f, fd, at)
+		at, fd, meaning, args, err := c.resolve(def, cf, path)
 		if err != nil {
 			return "", err
 		}
@@ -521,6 +514,20 @@ func (c *compiler) object(t *schema.Table, alias string, set ast.SelectionSet, p
 		pairs = append(pairs, [2]string{cf.key, expr})
 	}
 	return jsonObject(pairs), nil
+}
+
+// resolve finds what a selected field of an object type is and checks
+// its arguments.
+func (c *compiler) resolve(def *ast.Definition, cf *collected, path string) (string, *ast.FieldDefinition, *schema.Field, map[string]any, *errAt) {
+	f := cf.field
+	at := path + ".selectionSet." + f.Name
+	fd := def.Fields.ForName(f.Name)
+	meaning := c.s.Field(def.Name, f.Name)
+	if fd == nil || meaning == nil {
+		return "", nil, nil, nil, fail(at, "field '%s' not found in type: '%s'", f.Name, def.Name)
+	}
+	args, err := c.fieldArgs(f, fd, at)
+	return at, fd, meaning, args, err
 }
 
 // columnOut is a column as it goes into the response: GeoJSON for
@@ -674,18 +681,11 @@ func (c *compiler) aggregateFields(t *schema.Table, r string, set ast.SelectionS
 	}
 	var pairs [][2]string
 	for _, cf := range fields {
-		f := cf.field
-		at := path + ".selectionSet." + f.Name
-		if f.Name == "__typename" {
+		if cf.field.Name == "__typename" {
 			pairs = append(pairs, [2]string{cf.key, quoteLiteral(typeName)})
 			continue
 		}
-		fd := def.Fields.ForName(f.Name)
-		m := c.s.Field(typeName, f.Name)
-		if fd == nil || m == nil {
-			return "", fail(at, "field '%s' not found in type: '%s'", f.Name, typeName)
-		}
-		args, err := c.fieldArgs(f, fd, at)
+		at, _, m, args, err := c.resolve(def, cf, path)
 		if err != nil {
 			return "", err
 		}

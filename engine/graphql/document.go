@@ -8,15 +8,14 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/strata-dev/strata/engine/aeson"
+	"github.com/strata-dev/strata/engine/subscriptions"
 )
 
-// Request is one GraphQL request as clients send it.
-type Request struct {
-	Query         string          `json:"query"`
-	Variables     json.RawMessage `json:"variables,omitempty"`
-	OperationName string          `json:"operationName,omitempty"`
-	Extensions    json.RawMessage `json:"extensions,omitempty"`
-}
+// Request is one GraphQL request as clients send it, over HTTP or a
+// websocket.
+type Request = subscriptions.Request
 
 // operation is the request's one operation, fragments inlined (as inline
 // fragments) and variables bound.
@@ -173,7 +172,7 @@ func bindVariables(op *ast.OperationDefinition, raw json.RawMessage) (map[string
 		dec := json.NewDecoder(bytes.NewReader(t))
 		dec.UseNumber()
 		if err := dec.Decode(&given); err != nil {
-			return nil, &errAt{path: "$.variables", msg: "expected Object, but encountered " + jsonKind(t), code: "parse-failed"}
+			return nil, &errAt{path: "$.variables", msg: "expected Object, but encountered " + aeson.Kind(t), code: "parse-failed"}
 		}
 	}
 	vars := make(map[string]*variable, len(op.VariableDefinitions))
@@ -207,21 +206,6 @@ func bindVariables(op *ast.OperationDefinition, raw json.RawMessage) (map[string
 	return vars, nil
 }
 
-func jsonKind(b []byte) string {
-	switch b[0] {
-	case '[':
-		return "Array"
-	case '"':
-		return "String"
-	case 't', 'f':
-		return "Boolean"
-	case 'n':
-		return "Null"
-	case '{':
-		return "Object"
-	}
-	return "Number"
-}
 
 // collected is one response key of a selection set: the first field seen
 // for the key, with the sub-selections of every field merged.

@@ -154,7 +154,7 @@ func (e *Engine) Handler(resolve func(http.Header) (*auth.Session, *apierr.Error
 		Auth: resolve,
 		Log:  e.log,
 		Execute: func(ctx context.Context, sess *auth.Session, r *subscriptions.Request) subscriptions.Result {
-			res := e.Execute(ctx, sess, &Request{Query: r.Query, Variables: r.Variables, OperationName: r.OperationName}, relay)
+			res := e.Execute(ctx, sess, r, relay)
 			return subscriptions.Result{Body: res.Body, RequestError: res.RequestError, Subscription: res.Subscription}
 		},
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/schema"
 )
 
@@ -302,7 +303,7 @@ func (c *compiler) decodeNodeID(id string) (*schema.Table, []any, error) {
 	if err != nil {
 		var v any
 		if json.Unmarshal(raw, &v) == nil {
-			return nil, nil, fmt.Errorf("invalid node id: Error in $: parsing node id failed, expected Array, but encountered %s", jsonKind(bytes.TrimSpace(raw)))
+			return nil, nil, fmt.Errorf("invalid node id: Error in $: parsing node id failed, expected Array, but encountered %s", aeson.Kind(raw))
 		}
 		return nil, nil, fmt.Errorf("invalid node id: Error in $: Failed reading: not a valid json value at '%s'", latin1(raw))
 	}
