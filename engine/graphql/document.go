@@ -206,7 +206,6 @@ func bindVariables(op *ast.OperationDefinition, raw json.RawMessage) (map[string
 	return vars, nil
 }
 
-
 // collected is one response key of a selection set: the first field seen
 // for the key, with the sub-selections of every field merged.
 type collected struct {

@@ -19,7 +19,9 @@ import (
 func library(n int) *Source {
 	cat := &catalog.Catalog{Tables: map[catalog.QualifiedName]*catalog.Table{}, Functions: map[catalog.QualifiedName][]*catalog.Function{}, Enums: map[catalog.QualifiedName][]string{}, Domains: map[catalog.QualifiedName]*catalog.Domain{}}
 	md := &metadata.Source{Name: "default", Kind: "postgres"}
-	pgType := func(name string) catalog.QualifiedName { return catalog.QualifiedName{Schema: "pg_catalog", Name: name} }
+	pgType := func(name string) catalog.QualifiedName {
+		return catalog.QualifiedName{Schema: "pg_catalog", Name: name}
+	}
 	for i := range n {
 		name := fmt.Sprintf("t%d", i)
 		t := &catalog.Table{Name: catalog.QualifiedName{Schema: "public", Name: name}, Kind: catalog.KindTable,
