@@ -13,6 +13,9 @@
 // Compiled plans are cached per (role, document, operation, variables),
 // so a repeated request skips parsing and compiling; the session is the
 // statement's first parameter, so one plan serves every user of a role.
+// Variables are part of the key because some of them shape the SQL
+// (limit, a where object); binding the scalar ones per request so that
+// plans are shared across their values is the next step.
 package graphql
 
 import (
@@ -56,8 +59,36 @@ type Engine struct {
 // modelState is one snapshot's model and its caches.
 type modelState struct {
 	model *schema.Model
-	plans sync.Map // planKey -> *plan
-	size  atomic.Int64
+	plans atomic.Pointer[planCache]
+}
+
+// planCache is a bounded set of plans: when it fills up it is replaced
+// by an empty one (a cheap eviction that keeps hot plans coming back on
+// their next request), so a stream of distinct requests can never turn
+// caching off.
+type planCache struct {
+	m    sync.Map // planKey -> *plan
+	size atomic.Int64
+}
+
+func (st *modelState) lookup(k planKey) *plan {
+	if p, ok := st.plans.Load().m.Load(k); ok {
+		return p.(*plan)
+	}
+	return nil
+}
+
+func (st *modelState) store(k planKey, p *plan) {
+	pc := st.plans.Load()
+	if pc.size.Add(1) > maxPlans {
+		fresh := &planCache{}
+		if st.plans.CompareAndSwap(pc, fresh) {
+			pc = fresh
+		} else {
+			pc = st.plans.Load()
+		}
+	}
+	pc.m.Store(k, p)
 }
 
 type planKey struct {
@@ -82,6 +113,7 @@ func (e *Engine) current(ctx context.Context) *modelState {
 		return st
 	}
 	st := &modelState{model: schema.NewModel(ctx, snap)}
+	st.plans.Store(&planCache{})
 	e.state.Store(st)
 	return st
 }
@@ -98,18 +130,15 @@ type Result struct {
 func (e *Engine) Execute(ctx context.Context, sess *auth.Session, req *Request, relay bool) Result {
 	st := e.current(ctx)
 	key := planKey{role: sess.Role, query: req.Query, op: req.OperationName, vars: string(req.Variables), relay: relay}
-	p, _ := st.plans.Load(key)
-	if p == nil {
+	pl := st.lookup(key)
+	if pl == nil {
 		compiled, err := e.compile(st.model, sess, req, relay)
 		if err != nil {
 			return requestError(err)
 		}
-		if st.size.Add(1) <= maxPlans {
-			st.plans.Store(key, compiled)
-		}
-		p = compiled
+		st.store(key, compiled)
+		pl = compiled
 	}
-	pl := p.(*plan)
 	var out bytes.Buffer
 	if aerr := execute(ctx, st.model, pl, sess, &out); aerr != nil {
 		if aerr.Status >= http.StatusInternalServerError {
