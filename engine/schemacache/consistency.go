@@ -66,7 +66,9 @@ func inconsistent(source, typ, name, reason string, def any) InconsistentObject 
 // database. A missing table hides the objects inside it (they are not
 // reported again), as in Hasura.
 func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
-	var out []InconsistentObject
+	// Missing tables first, then what is inside the tables that exist,
+	// whatever the order of the tables: Hasura reports them so.
+	var out, inner []InconsistentObject
 	tracked := map[metadata.QualifiedName]bool{}
 	for _, t := range src.Tables {
 		if lookup(cat, t.Table) != nil {
@@ -85,7 +87,7 @@ func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
 		for _, r := range t.ObjectRelationships {
 			if reason := checkRelationship(cat, ct, r, false, tracked); reason != "" {
 				reason = relReason(t.Table, r, reason)
-				out = append(out, inconsistent(src.Name, "object_relation",
+				inner = append(inner, inconsistent(src.Name, "object_relation",
 					RelationshipObject(src.Name, t.Table, false, r.Name),
 					reason, relDefinition(src.Name, t.Table, r)))
 			}
@@ -93,13 +95,13 @@ func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
 		for _, r := range t.ArrayRelationships {
 			if reason := checkRelationship(cat, ct, r, true, tracked); reason != "" {
 				reason = relReason(t.Table, r, reason)
-				out = append(out, inconsistent(src.Name, "array_relation",
+				inner = append(inner, inconsistent(src.Name, "array_relation",
 					RelationshipObject(src.Name, t.Table, true, r.Name),
 					reason, relDefinition(src.Name, t.Table, r)))
 			}
 		}
 	}
-	return out
+	return append(out, inner...)
 }
 
 // notTrackedSuffix marks a reason Hasura reports without the table and
