@@ -301,16 +301,18 @@ func (c *compiler) aggregateOrder(t *schema.Table, inner, from string, v any) []
 	var out []string
 	for _, op := range sortedKeys(m) {
 		if op == "count" {
-			out = append(out, "(SELECT count(*) FROM "+from+") "+orderings[m[op].(string)])
+			if dir, ok := m[op].(string); ok {
+				out = append(out, "(SELECT count(*) FROM "+from+") "+orderings[dir])
+			}
 			continue
 		}
 		cols, _ := m[op].(map[string]any)
 		for _, f := range sortedKeys(cols) {
-			col := t.ByField[f]
-			if col == nil || cols[f] == nil {
+			col, dir := t.ByField[f], cols[f]
+			if col == nil || dir == nil {
 				continue
 			}
-			out = append(out, "(SELECT "+op+"("+inner+"."+quoteIdent(col.Name)+") FROM "+from+") "+orderings[cols[f].(string)])
+			out = append(out, "(SELECT "+aggSQL[op]+"("+inner+"."+quoteIdent(col.Name)+") FROM "+from+") "+orderings[dir.(string)])
 		}
 	}
 	return out
