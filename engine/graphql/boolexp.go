@@ -45,14 +45,7 @@ func (s scope) column(key string) (name, typ string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	t := c.TypeName.Name
-	if c.TypeName.Schema != "pg_catalog" {
-		t = quoteIdent(c.TypeName.Schema) + "." + quoteIdent(c.TypeName.Name)
-	}
-	if c.IsArray {
-		t += "[]"
-	}
-	return c.Name, t, true
+	return c.Name, schema.ColumnSQLType(c), true
 }
 
 // rel resolves a key to a relationship: its join pairs and the remote

@@ -191,6 +191,11 @@ func TestRelay(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("connection: %v", got)
 	}
+	// Paging on from a cursor: rows after author 1.
+	_, got = post(t, e.URL+"/v1beta1/relay", map[string]any{"query": `{ author_connection(after: "eyJpZCIgOiAxfQ==") { edges { node { name } } } }`}, nil)
+	if want := jsonOf(t, `{"data":{"author_connection":{"edges":[{"node":{"name":"Bob"}}]}}}`); !reflect.DeepEqual(got, want) {
+		t.Errorf("after: %v", got)
+	}
 	_, got = post(t, e.URL+"/v1beta1/relay", map[string]any{"query": `{ node(id: "WzEsICJwdWJsaWMiLCAiYXV0aG9yIiwgMl0=") { ... on author { name } } }`}, nil)
 	if want := jsonOf(t, `{"data":{"node":{"name":"Bob"}}}`); !reflect.DeepEqual(got, want) {
 		t.Errorf("node: %v", got)

@@ -22,8 +22,8 @@ import (
 type orderCol struct {
 	field string // key in the cursor
 	ref   string // SQL expression
+	typ   string // SQL type, to read the cursor's value as
 	desc  bool
-	nulls string
 }
 
 // connection compiles a Relay connection over the rows of q.
@@ -44,14 +44,16 @@ func (c *compiler) connection(t *schema.Table, q *rowsQuery, args map[string]any
 		expr, dir := splitOrder(o)
 		if strings.HasPrefix(expr, q.alias+".") {
 			name := strings.Trim(strings.TrimPrefix(expr, q.alias+"."), `"`)
-			cols = append(cols, orderCol{field: name, ref: expr, desc: strings.HasPrefix(dir, "DESC"), nulls: dir})
+			if col, ok := t.Base.Catalog.Column(name); ok {
+				cols = append(cols, orderCol{field: name, ref: expr, typ: schema.ColumnSQLType(col), desc: strings.HasPrefix(dir, "DESC")})
+			}
 		}
 	}
 	for _, pk := range t.PK {
 		ref := q.alias + "." + quoteIdent(pk.Name)
 		if !containsRef(cols, ref) {
 			q.order = append(q.order, ref+" ASC NULLS LAST")
-			cols = append(cols, orderCol{field: pk.Name, ref: ref, nulls: "ASC NULLS LAST"})
+			cols = append(cols, orderCol{field: pk.Name, ref: ref, typ: pk.SQLType})
 		}
 	}
 	pairs := make([][2]string, len(cols))
@@ -254,14 +256,7 @@ func (c *compiler) cursorCondition(cols []orderCol, cursor string, after bool, p
 }
 
 func (c *compiler) cursorValue(values map[string]any, oc orderCol) string {
-	return c.param(scalarTextOrNil(values[oc.field])) + "::text::" + "text"
-}
-
-func scalarTextOrNil(v any) any {
-	if s := scalarText(v); s != nil {
-		return *s
-	}
-	return nil
+	return c.value(values[oc.field], oc.typ, false)
 }
 
 // node compiles the Relay node(id:) field: the id names the table and

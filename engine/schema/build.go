@@ -120,8 +120,8 @@ func (b *builder) tablesOf(src *Source) {
 			c := &Column{
 				Field:    cfg.columnField(cc.Name),
 				Name:     cc.Name,
-				Scalar:   scalarName(catalog.QualifiedName(cc.TypeName), cc.TypeKind, src.Catalog),
-				SQLType:  sqlType(cc),
+				Scalar:   scalarName(cc.TypeName, cc.TypeKind, src.Catalog),
+				SQLType:  ColumnSQLType(cc),
 				Nullable: cc.Nullable,
 				IsArray:  cc.IsArray,
 				Catalog:  cc,

@@ -65,8 +65,8 @@ func (b *builder) function(src *Source, q metadata.QualifiedName, sessionArg str
 		}
 		f.Args = append(f.Args, FunctionArg{
 			Name:       name,
-			Scalar:     scalarName(catalog.QualifiedName(a.TypeName), a.TypeKind, src.Catalog),
-			SQLType:    argSQLType(a),
+			Scalar:     scalarName(a.TypeName, a.TypeKind, src.Catalog),
+			SQLType:    SQLType(a.TypeName, a.IsArray),
 			HasDefault: a.HasDefault,
 			Position:   i,
 		})
@@ -80,16 +80,6 @@ func (b *builder) tableHasType(t *Table) bool {
 	return len(t.Columns) > 0
 }
 
-func argSQLType(a catalog.FunctionArg) string {
-	t := a.TypeName.Name
-	if a.TypeName.Schema != "pg_catalog" {
-		t = quoteIdent(a.TypeName.Schema) + "." + quoteIdent(a.TypeName.Name)
-	}
-	if a.IsArray {
-		t += "[]"
-	}
-	return t
-}
 
 // argsType declares the input object of a function's arguments.
 func (b *builder) argsType(name string, f *Function) string {
@@ -207,7 +197,7 @@ func (b *builder) computedFieldsOf(src *Source) {
 			}
 			c := &ComputedField{Field: mc.Name, Function: f, TableArg: pos, Comment: mc.Comment}
 			if f.Returns == nil {
-				c.Scalar = scalarName(catalog.QualifiedName(cf.ReturnType), cf.ReturnTypeKind, src.Catalog)
+				c.Scalar = scalarName(cf.ReturnType, cf.ReturnTypeKind, src.Catalog)
 				c.ReturnSQL = cf.ReturnType.Name
 			}
 			t.AllComputed[mc.Name] = c

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"regexp"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/strata-dev/strata/engine/catalog"
 	"github.com/strata-dev/strata/engine/metadata"
 )
@@ -39,28 +41,21 @@ func scalarName(typ catalog.QualifiedName, kind catalog.TypeKind, cat *catalog.C
 	return typ.Name
 }
 
-// sqlType is the type to cast a parameter to for a column.
-func sqlType(c *catalog.Column) string {
-	t := c.TypeName.Name
-	if c.TypeName.Schema != "pg_catalog" {
-		t = quoteIdent(c.TypeName.Schema) + "." + quoteIdent(c.TypeName.Name)
+// SQLType is how SQL names a type to cast values to: bare for
+// pg_catalog types, schema-qualified and quoted otherwise, [] for arrays.
+func SQLType(typ catalog.QualifiedName, isArray bool) string {
+	t := typ.Name
+	if typ.Schema != "pg_catalog" {
+		t = pgx.Identifier{typ.Schema, typ.Name}.Sanitize()
 	}
-	if c.IsArray {
+	if isArray {
 		t += "[]"
 	}
 	return t
 }
 
-func quoteIdent(s string) string {
-	out := []byte{'"'}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' {
-			out = append(out, '"')
-		}
-		out = append(out, s[i])
-	}
-	return string(append(out, '"'))
-}
+// ColumnSQLType is SQLType of a column.
+func ColumnSQLType(c *catalog.Column) string { return SQLType(c.TypeName, c.IsArray) }
 
 var graphqlName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
 
