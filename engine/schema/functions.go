@@ -80,7 +80,6 @@ func (b *builder) tableHasType(t *Table) bool {
 	return len(t.Columns) > 0
 }
 
-
 // argsType declares the input object of a function's arguments.
 func (b *builder) argsType(name string, f *Function) string {
 	if len(f.Args) == 0 {
