@@ -2,7 +2,8 @@ package graphql
 
 import (
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/strata-dev/strata/engine/compile"
@@ -68,13 +69,8 @@ func (s scope) rel(key string) (on [][2]string, remote scope, ok bool) {
 // boolExp compiles an expression over the row `alias` of scope s.
 func (c *compiler) boolExp(s scope, alias string, v any) string {
 	obj, _ := v.(map[string]any)
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var conds []string
-	for _, k := range keys {
+	for _, k := range sortedKeys(obj) {
 		val := obj[k]
 		switch k {
 		case "_and", "$and", "_or", "$or":
@@ -214,13 +210,8 @@ func (c *compiler) comparisons(ref, typ string, val any, perm bool) string {
 	if !isObj || (typ == "jsonb" || typ == "json") && !hasOperatorKeys(ops) {
 		return ref + " = " + c.value(val, typ, perm)
 	}
-	keys := make([]string, 0, len(ops))
-	for k := range ops {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var conds []string
-	for _, k := range keys {
+	for _, k := range sortedKeys(ops) {
 		v := ops[k]
 		op := strings.TrimLeft(k, "_$")
 		switch {
@@ -288,14 +279,8 @@ func hasOperatorKeys(m map[string]any) bool {
 	return len(m) == 0
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// sortedKeys: keys are visited in order so equal inputs give equal SQL.
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
 // in is `_in`/`_nin`: one array parameter, so lists of any length share
 // a plan; session variables in the list (permissions) go one by one.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -121,7 +122,7 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 		if err != nil {
 			return nil, err
 		}
-		p.fields = append(p.fields, planField{key: cf.key, stmt: indexOfString(order, src), col: len(cols[src])})
+		p.fields = append(p.fields, planField{key: cf.key, stmt: slices.Index(order, src), col: len(cols[src])})
 		cols[src] = append(cols[src], expr)
 	}
 	for _, src := range order {
@@ -137,15 +138,6 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 // sessionFrom mentions $1 so the statement always takes the session,
 // whether or not this operation reads it (the parameter list must match).
 const sessionFrom = " FROM (SELECT $1::text) AS _session"
-
-func indexOfString(xs []string, x string) int {
-	for i, s := range xs {
-		if s == x {
-			return i
-		}
-	}
-	return -1
-}
 
 // root compiles one root field.
 func (c *compiler) root(m *schema.Field, args map[string]any, sub ast.SelectionSet, path string) (string, *errAt) {

@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -237,7 +238,7 @@ func fkNotNull(t *catalog.Table, rel *compile.Relationship) bool {
 		return false
 	}
 	for i, c := range fk.Columns {
-		if rel.On[i][1] != fk.RefColumns[indexOf(fk.Columns, rel.On[i][0])] {
+		if rel.On[i][1] != fk.RefColumns[max(0, slices.Index(fk.Columns, rel.On[i][0]))] {
 			return false
 		}
 		cc, ok := t.Column(c)
@@ -246,15 +247,6 @@ func fkNotNull(t *catalog.Table, rel *compile.Relationship) bool {
 		}
 	}
 	return true
-}
-
-func indexOf(xs []string, x string) int {
-	for i, s := range xs {
-		if s == x {
-			return i
-		}
-	}
-	return 0
 }
 
 // Type helpers.

@@ -49,7 +49,9 @@ func (b *builder) function(src *Source, q metadata.QualifiedName, sessionArg str
 				return nil
 			}
 			f.Returns = &Table{Source: src.Name, Name: q, Catalog: base.Catalog, Base: base, hidden: true}
-		} else if b.types[f.Returns.TypeName] == nil && !b.tableHasType(f.Returns) {
+		} else if b.types[f.Returns.TypeName] == nil && len(f.Returns.Columns) == 0 {
+			// No type to return (types are defined after computed fields
+			// resolve, hence the column check).
 			return nil
 		}
 	} else if cf.ReturnsTable || cf.ReturnsSet || cf.ReturnTypeKind == catalog.TypePseudo {
@@ -72,12 +74,6 @@ func (b *builder) function(src *Source, q metadata.QualifiedName, sessionArg str
 		})
 	}
 	return f
-}
-
-// tableHasType: a table's types are defined before functions are, except
-// while computed fields are being resolved (they are part of the type).
-func (b *builder) tableHasType(t *Table) bool {
-	return len(t.Columns) > 0
 }
 
 // argsType declares the input object of a function's arguments.
