@@ -385,26 +385,13 @@ func (c *compiler) fieldArgs(f *ast.Field, def *ast.FieldDefinition, path string
 			}
 			continue
 		}
-		if given.Value.Kind == ast.Variable {
-			if vr := c.vars[given.Value.Raw]; vr != nil && !vr.present && !ad.Type.NonNull {
-				if _, _, err := c.peel(ad.Type, inValue{lit: given.Value}, false); err != nil {
-					return nil, fail(at, "%s", err.Error())
-				}
-				continue
-			}
-		}
-		if ad.Name == "offset" && ad.Type.NamedType == "Int" {
-			v, err := c.offset(inValue{lit: given.Value}, at)
-			if err != nil {
-				return nil, err
-			}
-			if v != nil {
-				out[ad.Name] = v
-			}
+		if unset, err := c.unsetOptional(ad.Type, inValue{lit: given.Value}, false, at); err != nil {
+			return nil, err
+		} else if unset {
 			continue
 		}
-		if (ad.Name == "limit" || ad.Name == "first" || ad.Name == "last") && ad.Type.NamedType == "Int" {
-			v, err := c.nonNegativeInt(inValue{lit: given.Value}, at)
+		if parse := c.countArg(ad); parse != nil {
+			v, err := parse(inValue{lit: given.Value}, at)
 			if err != nil {
 				return nil, err
 			}
@@ -422,19 +409,43 @@ func (c *compiler) fieldArgs(f *ast.Field, def *ast.FieldDefinition, path string
 	return out, nil
 }
 
+// countArg is the parser of the Int arguments Hasura reads its own way:
+// offset, and limit/first/last; nil for every other argument.
+func (c *compiler) countArg(ad *ast.ArgumentDefinition) func(inValue, string) (any, *errAt) {
+	if ad.Type.NamedType != "Int" {
+		return nil
+	}
+	switch ad.Name {
+	case "offset":
+		return c.offset
+	case "limit", "first", "last":
+		return c.nonNegativeInt
+	}
+	return nil
+}
+
+// intArgValue resolves such an argument's variable, if any, and returns
+// its value; nil when it is absent or null.
+func (c *compiler) intArgValue(v inValue, path string) (inValue, any, *errAt) {
+	v, ok, err := c.peel(&ast.Type{NamedType: "Int"}, v, false)
+	if err != nil {
+		return v, nil, fail(path, "%s", err.Error())
+	}
+	if !ok || isNullValue(v) {
+		return v, nil, nil
+	}
+	if v.isJSON {
+		return v, v.json, nil
+	}
+	return v, c.literal(v.lit), nil
+}
+
 // offset takes an integer or a string holding one (Hasura parses it as
 // a bigint).
 func (c *compiler) offset(v inValue, path string) (any, *errAt) {
-	v, ok, err := c.peel(&ast.Type{NamedType: "Int"}, v, false)
-	if err != nil {
-		return nil, fail(path, "%s", err.Error())
-	}
-	if !ok || isNullValue(v) {
-		return nil, nil
-	}
-	val := v.json
-	if !v.isJSON {
-		val = c.literal(v.lit)
+	v, val, err := c.intArgValue(v, path)
+	if err != nil || val == nil {
+		return nil, err
 	}
 	var text string
 	switch x := val.(type) {
@@ -452,20 +463,13 @@ func (c *compiler) offset(v inValue, path string) (any, *errAt) {
 
 // nonNegativeInt is Hasura's parser for limit.
 func (c *compiler) nonNegativeInt(v inValue, path string) (any, *errAt) {
-	v, ok, err := c.peel(&ast.Type{NamedType: "Int"}, v, false)
-	if err != nil {
-		return nil, fail(path, "%s", err.Error())
-	}
-	if !ok || isNullValue(v) {
-		return nil, nil
-	}
-	val := v.json
-	if !v.isJSON {
-		val = c.literal(v.lit)
+	v, val, err := c.intArgValue(v, path)
+	if err != nil || val == nil {
+		return nil, err
 	}
 	n, isNum := val.(json.Number)
 	i, perr := n.Int64()
-	if !isNum || perr != nil || i < 0 || i > 1<<31-1 || v.isJSON == false && v.lit.Kind != ast.IntValue {
+	if !isNum || perr != nil || i < 0 || i > 1<<31-1 || !v.isJSON && v.lit.Kind != ast.IntValue {
 		return nil, fail(path, "expected a non-negative 32-bit integer for type 'Int', but found %s", v.describe(c.vars))
 	}
 	return n, nil

@@ -128,6 +128,22 @@ func compatible(loc, vt *ast.Type, top bool) bool {
 	return loc.NamedType == vt.NamedType
 }
 
+// unsetOptional reports whether v is a variable given no value at an
+// optional location, which then counts as omitted (once the variable's
+// declared type is checked against the location).
+func (c *coercer) unsetOptional(t *ast.Type, v inValue, hasDefault bool, path string) (bool, *errAt) {
+	if v.isJSON || v.lit.Kind != ast.Variable || t.NonNull {
+		return false, nil
+	}
+	if vr := c.vars[v.lit.Raw]; vr == nil || vr.present {
+		return false, nil
+	}
+	if _, _, err := c.peel(t, v, hasDefault); err != nil {
+		return false, fail(path, "%s", err.Error())
+	}
+	return true, nil
+}
+
 // errAt is a validation error at a JSON path.
 type errAt struct {
 	path, msg, code string
@@ -265,14 +281,10 @@ func (c *coercer) object(d *ast.Definition, v inValue, path string) (any, *errAt
 				continue
 			}
 		}
-		if !x.isJSON && x.lit.Kind == ast.Variable {
-			// An optional field given an unset variable is omitted.
-			if vr := c.vars[x.lit.Raw]; vr != nil && !vr.present && !f.Type.NonNull {
-				if _, _, err := c.peel(f.Type, x, f.DefaultValue != nil); err != nil {
-					return nil, fail(at, "%s", err.Error())
-				}
-				continue
-			}
+		if unset, err := c.unsetOptional(f.Type, x, f.DefaultValue != nil, at); err != nil {
+			return nil, err
+		} else if unset {
+			continue
 		}
 		if strings.HasSuffix(d.Name, "_comparison_exp") && f.Name != "_is_null" && isNullLiteral(c, x) {
 			return nil, fail(at, "unexpected null value for type '%s'", f.Type.Name())
