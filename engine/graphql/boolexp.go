@@ -176,15 +176,7 @@ func (c *compiler) permFilter(t *schema.Table, alias string) string {
 	if t.Filter == nil {
 		return "true"
 	}
-	return c.boolExp(scope{base: t.Base, computed: t.AllComputed}, alias, decodeJSON(t.Filter))
-}
-
-func decodeJSON(raw json.RawMessage) any {
-	var v any
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber()
-	_ = dec.Decode(&v)
-	return v
+	return c.boolExp(scope{base: t.Base, computed: t.AllComputed}, alias, t.Filter)
 }
 
 var simpleOps = map[string]string{

@@ -107,7 +107,7 @@ func (b *builder) tablesOf(src *Source) {
 		if perm != nil {
 			allowed = columnSet(perm.Columns, rt.Catalog)
 			if len(perm.Filter) > 0 && string(perm.Filter) != "{}" && string(perm.Filter) != "null" {
-				t.Filter = perm.Filter
+				t.Filter = decodeJSON(perm.Filter)
 			}
 			t.Limit = perm.Limit
 			t.AllowAggregations = perm.AllowAggregations

@@ -19,8 +19,6 @@
 package schema
 
 import (
-	"encoding/json"
-
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/strata-dev/strata/engine/catalog"
@@ -116,9 +114,9 @@ type Table struct {
 	// PK is the primary key, when every key column is selectable.
 	PK []*Column
 	// Filter is the row filter of the role's select permission (a
-	// boolean expression that may reference session variables); nil
-	// means every row.
-	Filter            json.RawMessage
+	// boolean expression that may reference session variables), decoded
+	// once here (JSON numbers kept as json.Number); nil means every row.
+	Filter            any
 	Limit             *int64
 	AllowAggregations bool
 	// Enum is set for enum tables (is_enum): their values.

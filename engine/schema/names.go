@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 
@@ -130,4 +131,13 @@ func typeBaseName(q metadata.QualifiedName, c tableConfig) string {
 		return q.Name
 	}
 	return q.Schema + "_" + q.Name
+}
+
+// decodeJSON decodes a metadata value, numbers kept exact.
+func decodeJSON(raw json.RawMessage) any {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	_ = dec.Decode(&v) // validated when the metadata was written
+	return v
 }
