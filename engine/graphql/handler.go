@@ -29,6 +29,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/schema"
@@ -112,7 +113,9 @@ func (e *Engine) current(ctx context.Context) *modelState {
 	if st := e.state.Load(); st != nil && st.model.Snapshot == snap {
 		return st
 	}
-	st := &modelState{model: schema.NewModel(ctx, snap)}
+	// The model outlives this request: a client that goes away must not
+	// leave the snapshot without its enum values.
+	st := &modelState{model: schema.NewModel(context.WithoutCancel(ctx), snap)}
 	st.plans.Store(&planCache{})
 	e.state.Store(st)
 	return st
@@ -171,7 +174,7 @@ func requestError(err *errAt) Result {
 }
 
 func errorBody(e *apierr.Error, showInternal bool) []byte {
-	b, _ := json.Marshal(apierr.GraphQLBody(e, showInternal))
+	b, _ := aeson.Marshal(apierr.GraphQLBody(e, showInternal))
 	return b
 }
 
