@@ -152,7 +152,9 @@ func jsonObject(pairs [][2]string) string {
 	var parts []string
 	for i := 0; i < len(pairs); i += 50 {
 		end := min(i+50, len(pairs))
-		parts = append(parts, "rtrim(ltrim("+jsonObject(pairs[i:end])+"::text, '{'), '}')")
+		// Exactly the outer braces go: trimming every trailing '}' would
+		// eat those of a nested object that ends the chunk.
+		parts = append(parts, "regexp_replace("+jsonObject(pairs[i:end])+"::text, '^\\{|\\}$', '', 'g')")
 	}
 	return "('{' || concat_ws(', ', " + strings.Join(parts, ", ") + ") || '}')::json"
 }

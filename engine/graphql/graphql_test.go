@@ -3,6 +3,7 @@ package graphql_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -249,4 +250,27 @@ func FuzzGraphQL(f *testing.F) {
 func mustJSON(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// TestWideObjects selects more fields than json_build_object takes (100
+// arguments), ending with a nested object.
+func TestWideObjects(t *testing.T) {
+	e := enginetest.Start(t, nil)
+	var cols, fields []string
+	for i := range 55 {
+		cols = append(cols, fmt.Sprintf("c%d int DEFAULT %d", i, i))
+		fields = append(fields, fmt.Sprintf("c%d", i))
+	}
+	mustOK(t, e, "/v2/query", map[string]any{"type": "run_sql", "args": map[string]any{"sql": `
+		CREATE TABLE wide (id int PRIMARY KEY, parent_id int REFERENCES wide, ` + strings.Join(cols, ", ") + `);
+		INSERT INTO wide (id, parent_id) VALUES (1, NULL), (2, 1);`}})
+	mustOK(t, e, "/v1/metadata", map[string]any{"type": "bulk", "args": []any{
+		map[string]any{"type": "pg_track_table", "args": map[string]any{"table": "wide"}},
+		map[string]any{"type": "pg_create_object_relationship", "args": map[string]any{"table": "wide", "name": "parent", "using": map[string]any{"foreign_key_constraint_on": "parent_id"}}},
+	}})
+	_, got := post(t, e.URL+"/v1/graphql", map[string]any{"query": `{ wide_by_pk(id: 2) { ` + strings.Join(fields, " ") + ` parent { id parent { id } } } }`}, nil)
+	obj, _ := got.(map[string]any)["data"].(map[string]any)["wide_by_pk"].(map[string]any)
+	if len(obj) != 56 || obj["c54"] != float64(54) || !reflect.DeepEqual(obj["parent"], map[string]any{"id": float64(1), "parent": nil}) {
+		t.Errorf("got %v", got)
+	}
 }
