@@ -438,7 +438,7 @@ func (e *exec) inputValue(p *plan, name, description string, typ *ast.Type, def 
 				e.null()
 			} else {
 				e.scratch = appendValue(e.scratch[:0], def)
-				e.b = appendStringBytes(e.b, e.scratch)
+				e.b = appendString(e.b, string(e.scratch)) // default values are rare
 			}
 		default:
 			e.null()

@@ -511,9 +511,6 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		if got := string(appendString(nil, s)); got != want {
 			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
 		}
-		if got := string(appendStringBytes(nil, []byte(s))); got != want {
-			t.Errorf("appendStringBytes(%q) = %s, want %s", s, got, want)
-		}
 	}
 }
 
