@@ -25,6 +25,7 @@ import (
 type plan struct {
 	fields      []planField
 	stmts       []*statement
+	mutation    []*mutField // a mutation's root fields, in order
 	sessionVars []string
 	subscribe   bool
 }
@@ -67,6 +68,9 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 		return nil, fail("$", "subscriptions must select one top level field")
 	}
 	p := &plan{subscribe: op.Operation == ast.Subscription}
+	if op.Operation == ast.Mutation {
+		return compileMutation(m, s, co, p, fields, stringify)
+	}
 	compilers := map[string]*compiler{}
 	var order []string
 	cols := map[string][]string{}
@@ -127,6 +131,50 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 	}
 	for _, src := range order {
 		p.stmts = append(p.stmts, &statement{source: src, sql: "SELECT " + strings.Join(cols[src], ", ") + sessionFrom, params: compilers[src].params})
+	}
+	for v := range session {
+		p.sessionVars = append(p.sessionVars, v)
+	}
+	sort.Strings(p.sessionVars)
+	return p, nil
+}
+
+// compileMutation compiles the root fields of a mutation, each into its
+// own steps (see mutation.go).
+func compileMutation(m *schema.Model, s *schema.Schema, co *coercer, p *plan, fields []*collected, stringify bool) (*plan, *errAt) {
+	session := map[string]bool{}
+	root := s.AST.Mutation
+	for _, cf := range fields {
+		f := cf.field
+		path := "$.selectionSet." + f.Name
+		if f.Name == "__typename" {
+			p.mutation = append(p.mutation, &mutField{key: cf.key, static: []byte(jsonString(root.Name))})
+			continue
+		}
+		fd := root.Fields.ForName(f.Name)
+		meaning := s.Field(root.Name, f.Name)
+		if fd == nil || meaning == nil {
+			return nil, fail(path, "field '%s' not found in type: '%s'", f.Name, root.Name)
+		}
+		c := &compiler{coercer: co, s: s, session: session, stringify: stringify}
+		for _, ms := range m.Sources {
+			if ms.Name == meaning.Table.Source {
+				c.resolved = ms.Resolved
+			}
+		}
+		args, err := c.fieldArgs(f, fd, path)
+		if err != nil {
+			return nil, err
+		}
+		if len(cf.sub) == 0 {
+			return nil, fail(path, "missing selection set for '%s'", fd.Type.Name())
+		}
+		mf, err := c.mutation(meaning, args, cf.sub, path)
+		if err != nil {
+			return nil, err
+		}
+		mf.key = cf.key
+		p.mutation = append(p.mutation, mf)
 	}
 	for v := range session {
 		p.sessionVars = append(p.sessionVars, v)
@@ -216,6 +264,9 @@ func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, 
 		}
 	}
 	sessionJSON, _ := json.Marshal(sess.Vars)
+	if p.mutation != nil {
+		return executeMutation(ctx, m, p, string(sessionJSON), out)
+	}
 	results := make([][][]byte, len(p.stmts))
 	for i, st := range p.stmts {
 		ss := m.Snapshot.Sources[st.source]
@@ -262,6 +313,16 @@ func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, 
 	return nil
 }
 
+// constraintPrefix is what Hasura puts before an integrity violation's
+// message.
+var constraintPrefix = map[string]string{
+	"23001": "Can not delete or update due to data being referred. ",
+	"23502": "Not-NULL violation. ",
+	"23503": "Foreign key violation. ",
+	"23505": "Uniqueness violation. ",
+	"23P01": "Exclusion violation. ",
+}
+
 // dbError maps a Postgres error to Hasura's codes
 // (Backends/Postgres/Execute/Types.hs mkTxErrorHandler).
 func dbError(err error) *apierr.Error {
@@ -285,6 +346,7 @@ func dbError(err error) *apierr.Error {
 		e.Code, e.Message = "permission-error", "Check constraint violation. "+pe.Message
 	case strings.HasPrefix(pe.Code, "23"):
 		e.Code = "constraint-violation"
+		e.Message = constraintPrefix[pe.Code] + pe.Message
 	case strings.HasPrefix(pe.Code, "42"):
 		e.Code = apierr.CodeConstraintError
 	case strings.HasPrefix(pe.Code, "40"):

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/strata-dev/strata/engine/schema"
 )
 
 // Input values reach the compiler as plain Go values, the shape
@@ -286,7 +288,8 @@ func (c *coercer) object(d *ast.Definition, v inValue, path string) (any, *errAt
 		} else if unset {
 			continue
 		}
-		if strings.HasSuffix(d.Name, "_comparison_exp") && f.Name != "_is_null" && isNullLiteral(c, x) {
+		refuses := strings.HasSuffix(d.Name, "_comparison_exp") && f.Name != "_is_null" || f.Directives.ForName(schema.RefusesNull) != nil
+		if refuses && isNullLiteral(c, x) {
 			return nil, fail(at, "unexpected null value for type '%s'", f.Type.Name())
 		}
 		val, err := c.coerce(f.Type, x, at)

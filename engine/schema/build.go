@@ -34,9 +34,11 @@ type builder struct {
 	types   map[string]*ast.Definition
 	scalars map[string]bool
 	tables  []*Table
-	byName  map[string]map[metadata.QualifiedName]*Table // source -> table
+	byName  map[string]map[metadata.QualifiedName]*Table // source -> selectable table
+	all     map[string]map[metadata.QualifiedName]*Table // source -> any table with a permission
 	root    []*ast.FieldDefinition
-	seen    map[string]bool // root field names taken
+	mroot   []*ast.FieldDefinition // mutation_root
+	seen    map[string]bool        // root field names taken
 }
 
 // build derives the schema of a role from the sources.
@@ -50,6 +52,7 @@ func build(sources []*Source, role string, relay bool) *Schema {
 		types:   map[string]*ast.Definition{},
 		scalars: map[string]bool{},
 		byName:  map[string]map[metadata.QualifiedName]*Table{},
+		all:     map[string]map[metadata.QualifiedName]*Table{},
 		seen:    map[string]bool{},
 	}
 	for _, src := range sources {
@@ -65,27 +68,27 @@ func build(sources []*Source, role string, relay bool) *Schema {
 	for _, src := range sources {
 		b.rootFieldsOf(src)
 	}
+	for _, src := range sources {
+		b.mutationsOf(src)
+	}
 	return b.finish()
 }
 
-// tablesOf makes the tables of a source the role may select.
+// tablesOf makes the tables of a source the role has any permission on.
+// Those it may select are the schema's readable tables (b.tables); the
+// others exist only for their mutations (b.all holds both).
 func (b *builder) tablesOf(src *Source) {
 	b.byName[src.Name] = map[metadata.QualifiedName]*Table{}
+	b.all[src.Name] = map[metadata.QualifiedName]*Table{}
+	var added []*Table
 	for _, mt := range src.Metadata.Tables {
 		rt := src.Resolved.Tables[mt.Table]
 		if rt == nil {
 			continue
 		}
-		var perm *metadata.SelectPermission
-		if !b.admin {
-			for _, p := range mt.SelectPermissions {
-				if p.Role == b.role {
-					perm = &p.Permission
-				}
-			}
-			if perm == nil {
-				continue
-			}
+		perms := b.permsOf(mt)
+		if !b.admin && perms.sel == nil && perms.ins == nil && perms.upd == nil && perms.del == nil {
+			continue
 		}
 		cfg := parseTableConfig(mt.Configuration)
 		t := &Table{
@@ -98,26 +101,12 @@ func (b *builder) tablesOf(src *Source) {
 			Rels:        map[string]*Relationship{},
 			Computed:    map[string]*ComputedField{},
 			AllComputed: map[string]*ComputedField{},
-			perm:        perm,
+			perm:        perms.sel,
 		}
 		if !IsName(t.TypeName) {
 			continue
 		}
-		allowed := func(string) bool { return true }
-		if perm != nil {
-			allowed = columnSet(perm.Columns, rt.Catalog)
-			if len(perm.Filter) > 0 && string(perm.Filter) != "{}" && string(perm.Filter) != "null" {
-				t.Filter = decodeJSON(perm.Filter)
-			}
-			t.Limit = perm.Limit
-			t.AllowAggregations = perm.AllowAggregations
-		} else {
-			t.AllowAggregations = true
-		}
 		for _, cc := range rt.Catalog.Columns {
-			if !allowed(cc.Name) {
-				continue
-			}
 			c := &Column{
 				Field:    cfg.columnField(cc.Name),
 				Name:     cc.Name,
@@ -127,11 +116,33 @@ func (b *builder) tablesOf(src *Source) {
 				IsArray:  cc.IsArray,
 				Catalog:  cc,
 			}
-			if !IsName(c.Field) {
-				continue
+			if IsName(c.Field) {
+				t.AllColumns = append(t.AllColumns, c)
 			}
-			t.Columns = append(t.Columns, c)
-			t.ByField[c.Field] = c
+		}
+		added = append(added, t)
+		b.all[src.Name][mt.Table] = t
+		b.mutationPerms(t, perms)
+		if !b.admin && perms.sel == nil {
+			continue
+		}
+		t.Selectable = true
+		allowed := func(string) bool { return true }
+		if perm := perms.sel; perm != nil {
+			allowed = columnSet(perm.Columns, rt.Catalog)
+			if len(perm.Filter) > 0 && string(perm.Filter) != "{}" && string(perm.Filter) != "null" {
+				t.Filter = decodeJSON(perm.Filter)
+			}
+			t.Limit = perm.Limit
+			t.AllowAggregations = perm.AllowAggregations
+		} else {
+			t.AllowAggregations = true
+		}
+		for _, c := range t.AllColumns {
+			if allowed(c.Name) {
+				t.Columns = append(t.Columns, c)
+				t.ByField[c.Field] = c
+			}
 		}
 		if pk := rt.Catalog.PrimaryKey; pk != nil {
 			var cols []*Column
@@ -153,10 +164,7 @@ func (b *builder) tablesOf(src *Source) {
 		b.byName[src.Name][mt.Table] = t
 	}
 	// Columns referencing an enum table take its enum type.
-	for _, t := range b.tables {
-		if t.Source != src.Name {
-			continue
-		}
+	for _, t := range added {
 		for _, fk := range t.Catalog.ForeignKeys {
 			if len(fk.Columns) != 1 {
 				continue
@@ -166,7 +174,7 @@ func (b *builder) tablesOf(src *Source) {
 				continue
 			}
 			refCfg := parseTableConfig(tableMeta(src.Metadata, ref.Name).Configuration)
-			for _, c := range t.Columns {
+			for _, c := range t.AllColumns {
 				if c.Name == fk.Columns[0] {
 					c.EnumType = typeBaseName(ref.Name, refCfg) + "_enum"
 					c.Scalar = c.EnumType
@@ -690,6 +698,15 @@ func (b *builder) addRoot(fd *ast.FieldDefinition, f *Field) {
 	b.mean("query_root", fd.Name, f)
 }
 
+func (b *builder) addMutation(fd *ast.FieldDefinition, f *Field) {
+	if b.seen["mutation_root."+fd.Name] || !IsName(fd.Name) {
+		return
+	}
+	b.seen["mutation_root."+fd.Name] = true
+	b.mroot = append(b.mroot, fd)
+	b.mean("mutation_root", fd.Name, f)
+}
+
 // finish assembles the ast.Schema.
 func (b *builder) finish() *Schema {
 	if len(b.root) == 0 {
@@ -697,6 +714,9 @@ func (b *builder) finish() *Schema {
 	}
 	query := &ast.Definition{Kind: ast.Object, Name: "query_root", Fields: b.root}
 	b.types["query_root"] = query
+	if len(b.mroot) > 0 {
+		b.types["mutation_root"] = &ast.Definition{Kind: ast.Object, Name: "mutation_root", Fields: b.mroot}
+	}
 	sub := &ast.Definition{Kind: ast.Object, Name: "subscription_root", Fields: b.root}
 	if !b.relay && len(b.s.Fields["query_root"]) > 0 {
 		b.types["subscription_root"] = sub
@@ -726,6 +746,9 @@ func (b *builder) finish() *Schema {
 		}
 	}
 	s := &ast.Schema{Types: b.types, Query: query, Directives: directives(), PossibleTypes: map[string][]*ast.Definition{}, Implements: map[string][]*ast.Definition{}}
+	if m, ok := b.types["mutation_root"]; ok {
+		s.Mutation = m
+	}
 	if st, ok := b.types["subscription_root"]; ok {
 		s.Subscription = st
 	}

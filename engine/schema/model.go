@@ -68,6 +68,14 @@ const (
 	ComputedSetField
 	ComputedSetAggregateField
 	NodeIDField
+	// Mutation root fields.
+	RootInsert
+	RootInsertOne
+	RootUpdate
+	RootUpdateByPK
+	RootUpdateMany
+	RootDelete
+	RootDeleteByPK
 	// Fields of the aggregate types.
 	AggregateField // <t>_aggregate.aggregate
 	NodesField     // <t>_aggregate.nodes
@@ -102,9 +110,14 @@ type Table struct {
 	Catalog  *catalog.Table
 	Base     *compile.Table // every column and relationship, for permission filters
 	TypeName string
-	// Columns are the columns the role may select, in table order.
-	Columns []*Column
-	ByField map[string]*Column
+	// Selectable: the role may select the table (else it is known for
+	// its mutations only, and Columns is empty).
+	Selectable bool
+	// AllColumns are every column, in table order; Columns those the
+	// role may select.
+	AllColumns []*Column
+	Columns    []*Column
+	ByField    map[string]*Column
 	// Rels are the relationships whose remote table the role may select.
 	Rels map[string]*Relationship
 	// Computed are the computed fields the role may select; AllComputed
@@ -121,6 +134,12 @@ type Table struct {
 	AllowAggregations bool
 	// Enum is set for enum tables (is_enum): their values.
 	Enum []EnumValue
+
+	// Insert, Update and Delete are the role's mutation permissions, nil
+	// when it has none.
+	Insert *InsertPerm
+	Update *UpdatePerm
+	Delete *DeletePerm
 
 	perm   *metadata.SelectPermission // nil for admin
 	hidden bool                       // known only to permission filters
