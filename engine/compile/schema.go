@@ -32,6 +32,10 @@ type Relationship struct {
 	Array  bool
 	Remote *Table
 	On     [][2]string
+	// AfterParent: a nested insert writes this table's row first and the
+	// remote one after it (an object relationship over a key of the
+	// remote table, or a manual one configured so).
+	AfterParent bool
 }
 
 // BuildSchema resolves a source's tracked tables and relationships.
@@ -82,6 +86,7 @@ func (s *Schema) resolve(tbl *Table, r *metadata.Relationship, array bool) *Rela
 			locals = append(locals, l)
 		}
 		sort.Strings(locals)
+		rel.AfterParent = u.Manual.InsertionOrder == "after_parent"
 		for _, l := range locals {
 			rel.On = append(rel.On, [2]string{l, u.Manual.ColumnMapping[l]})
 		}
@@ -94,6 +99,7 @@ func (s *Schema) resolve(tbl *Table, r *metadata.Relationship, array bool) *Rela
 		if fk == nil {
 			return nil
 		}
+		rel.AfterParent = true
 		for i, c := range fk.Columns {
 			rel.On = append(rel.On, [2]string{fk.RefColumns[i], c})
 		}

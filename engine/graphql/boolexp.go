@@ -68,6 +68,12 @@ func (s scope) rel(key string) (on [][2]string, remote scope, ok bool) {
 
 // boolExp compiles an expression over the row `alias` of scope s.
 func (c *compiler) boolExp(s scope, alias string, v any) string {
+	if c.rootAlias == "" {
+		// A column comparison may name a column of the row the whole
+		// expression is about: ["$", "col"].
+		c.rootAlias = alias
+		defer func() { c.rootAlias = "" }()
+	}
 	obj, _ := v.(map[string]any)
 	var conds []string
 	for _, k := range sortedKeys(obj) {
@@ -242,8 +248,13 @@ func (c *compiler) comparisons(ref, typ string, val any, perm bool) string {
 		case geoFuncs[op] != "":
 			conds = append(conds, geoFuncs[op]+"("+ref+", "+c.value(v, typ, perm)+")")
 		case columnOps[op] != "":
+			prefix := ref[:strings.LastIndex(ref, ".")+1]
 			other, _ := v.(string)
-			conds = append(conds, ref+" "+columnOps[op]+" "+ref[:strings.LastIndex(ref, ".")+1]+quoteIdent(other))
+			if path, ok := v.([]any); ok && len(path) == 2 && path[0] == "$" {
+				other, _ = path[1].(string)
+				prefix = c.rootAlias + "."
+			}
+			conds = append(conds, ref+" "+columnOps[op]+" "+prefix+quoteIdent(other))
 		case simpleOps[op] != "":
 			t := typ
 			if op == "like" || op == "nlike" || op == "ilike" || op == "nilike" || op == "similar" || op == "nsimilar" || strings.Contains(op, "regex") {

@@ -2,6 +2,7 @@ package graphql
 
 import (
 	"encoding/json"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,8 @@ type compiler struct {
 	n        int
 	// stringify writes big numbers as strings.
 	stringify bool
+	// rootAlias is the row a boolean expression being compiled is about.
+	rootAlias string
 }
 
 // bigNumbers are the scalars HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES
@@ -102,7 +105,43 @@ func (c *compiler) value(v any, typ string, perm bool) string {
 			return c.param(arrayLiteral(items)) + "::text::" + typ
 		}
 	}
+	if n, ok := v.(json.Number); ok {
+		switch {
+		case typ == "money":
+			// money reads no exponent: -2E-2 goes as -0.02.
+			v = json.Number(plainDecimal(string(n)))
+		case compile.IsNumeric(typ):
+			// As Hasura sends it, so results keep the same scale: 1.1 as
+			// 1.1000, 1E-30 as 1.0e-30 (its Scientific's text).
+			s := string(n)
+			if m, e, ok := strings.Cut(strings.ToLower(s), "e"); ok && !strings.Contains(m, ".") {
+				s = m + ".0e" + e
+			}
+			v = json.Number(compile.NumericText(s))
+		}
+	}
 	return c.param(*scalarText(v)) + "::text::" + typ
+}
+
+// plainDecimal writes a number in exponent form without the exponent.
+func plainDecimal(n string) string {
+	mant, exp, ok := strings.Cut(strings.ToLower(n), "e")
+	if !ok {
+		return n
+	}
+	e, err := strconv.Atoi(exp)
+	if err != nil {
+		return n
+	}
+	scale := 0
+	if dot := strings.IndexByte(mant, '.'); dot >= 0 {
+		scale = len(mant) - dot - 1
+	}
+	r, ok := new(big.Rat).SetString(n)
+	if !ok {
+		return n
+	}
+	return r.FloatString(max(0, scale-e))
 }
 
 // arrayLiteral writes a Postgres array literal: {"a","b"}.
@@ -349,16 +388,20 @@ func (c *compiler) computedCall(cf *schema.ComputedField, alias string, args map
 func (c *compiler) functionCall(f *schema.Function, args map[string]any, fixed map[int]string) string {
 	var parts []string
 	for i, a := range f.Catalog.Args {
-		if e, ok := fixed[i]; ok {
-			parts = append(parts, e)
+		e, ok := fixed[i]
+		if !ok && a.Name != "" && a.Name == f.SessionArg {
+			e, ok = "$1::json", true
+		}
+		if !ok {
 			continue
 		}
-		if a.Name != "" && a.Name == f.SessionArg {
-			parts = append(parts, "$1::json")
+		// Named when it has a name: the row argument need not come first.
+		if a.Name != "" {
+			e = quoteIdent(a.Name) + " => " + e
 		}
+		parts = append(parts, e)
 	}
-	// Positional for the fixed and session arguments, named for the rest
-	// so defaults apply to those not given.
+	// Named for the rest, so defaults apply to those not given.
 	for _, a := range f.Args {
 		v, ok := args[a.Name]
 		if !ok {

@@ -81,6 +81,8 @@ func (v inValue) describe(vars map[string]*variable) string {
 type coercer struct {
 	schema *ast.Schema
 	vars   map[string]*variable
+	// column is set while coercing a column's value (see columnValued).
+	column bool
 }
 
 // typeString prints a type as GraphQL writes it: [Int!]!.
@@ -292,13 +294,34 @@ func (c *coercer) object(d *ast.Definition, v inValue, path string) (any, *errAt
 		if refuses && isNullLiteral(c, x) {
 			return nil, fail(at, "unexpected null value for type '%s'", f.Type.Name())
 		}
+		saved := c.column
+		c.column = columnValued(d.Name, f.Name)
 		val, err := c.coerce(f.Type, x, at)
+		c.column = saved
 		if err != nil {
 			return nil, err
 		}
 		out[f.Name] = val
 	}
 	return out, nil
+}
+
+// columnValued reports whether a field of an input type holds a column's
+// value, which Hasura parses as Postgres would (its columnParser goes
+// through JSON): a string is accepted for any type, Postgres reads it.
+func columnValued(typeName, field string) bool {
+	switch {
+	case strings.HasSuffix(typeName, "_comparison_exp"):
+		switch field {
+		case "_is_null", "_has_key", "_has_keys_any", "_has_keys_all":
+			return false
+		}
+		return true
+	case strings.HasSuffix(typeName, "_insert_input"), strings.HasSuffix(typeName, "_set_input"),
+		strings.HasSuffix(typeName, "_inc_input"), strings.HasSuffix(typeName, "_pk_columns_input"):
+		return true
+	}
+	return false
 }
 
 func (c *coercer) enum(d *ast.Definition, v inValue, path string) (any, *errAt) {
@@ -336,6 +359,9 @@ func (c *coercer) scalar(name string, v inValue, path string) (any, *errAt) {
 	mismatch := func(what string) (any, *errAt) {
 		return nil, fail(path, "expected %s for type '%s', but found %s", what, name, v.describe(c.vars))
 	}
+	if _, isString := val.(string); isString && c.column {
+		return val, nil
+	}
 	switch name {
 	case "Int":
 		n, ok := val.(json.Number)
@@ -347,7 +373,7 @@ func (c *coercer) scalar(name string, v inValue, path string) (any, *errAt) {
 			if f, ferr := strconv.ParseFloat(string(n), 64); ferr == nil && f == math.Trunc(f) && f >= math.MinInt32 && f <= math.MaxInt32 {
 				return json.Number(strconv.FormatInt(int64(f), 10)), nil
 			}
-			return nil, &errAt{path: path, msg: fmt.Sprintf("The value %s lies outside the bounds or is not an integer.  Maybe it is a float, or is there integer overflow?", n), code: "parse-failed"}
+			return nil, &errAt{path: path, msg: fmt.Sprintf("The value %s lies outside the bounds or is not an integer. Maybe it is a float, or is there integer overflow?", scientific(string(n))), code: "parse-failed"}
 		}
 		return n, nil
 	case "Float":
@@ -421,4 +447,27 @@ func isNullLiteral(c *coercer, v inValue) bool {
 		return false
 	}
 	return isNullValue(v)
+}
+
+// scientific writes a number as Haskell's Data.Scientific shows it, as
+// Hasura's messages carry it: 2147483648 is "2.147483648e9", 1.5 "1.5".
+func scientific(n string) string {
+	f, err := strconv.ParseFloat(n, 64)
+	if err != nil {
+		return n
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
+	mant, exp, _ := strings.Cut(e, "e")
+	x, _ := strconv.Atoi(exp)
+	if x < -1 || x > 6 {
+		if !strings.Contains(mant, ".") {
+			mant += ".0"
+		}
+		return mant + "e" + strconv.Itoa(x)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }

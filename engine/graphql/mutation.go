@@ -119,13 +119,15 @@ func (c *compiler) mutation(f *schema.Field, args map[string]any, sub ast.Select
 			return nil
 		}
 		rc := m.stepCompiler()
-		rows := rc.param(rowsRef(levels)) + "::text::" + rowType(t) + "[]"
-		affected := rc.param(countRef(stepsFrom(from, len(m.steps)))) + "::text::int"
-		out, err := rc.mutationOutput(t, single, "unnest("+rows+")", affected, sub, path)
+		rowsParam := rc.param(rowsRef(levels))
+		countParam := rc.param(countRef(stepsFrom(from, len(m.steps))))
+		out, err := rc.mutationOutput(t, single, "unnest("+rowsParam+"::text::"+rowType(t)+"[])", countParam+"::text::int", sub, path)
 		if err != nil {
 			return err
 		}
-		mf.outputs = append(mf.outputs, m.add(&mstep{sql: "SELECT " + out + sessionFrom, params: rc.params, path: path}))
+		// Every parameter is named in FROM: the selection may use neither.
+		sql := "SELECT " + out + " FROM (SELECT $1::text, " + rowsParam + "::text, " + countParam + "::text) AS _session"
+		mf.outputs = append(mf.outputs, m.add(&mstep{sql: sql, params: rc.params, path: path}))
 		return nil
 	}
 	switch f.Kind {
@@ -422,13 +424,13 @@ func (m *mutator) insertObject(t *schema.Table, obj map[string]any, oc map[strin
 		if obj[k] == nil {
 			continue
 		}
-		if r.Array {
+		if r.Array || r.AfterParent {
 			arrays = append(arrays, r)
 		}
 	}
 	for _, k := range sortedKeys(obj) {
 		r, isRel := t.Insert.Rels[k]
-		if !isRel || r.Array || obj[k] == nil {
+		if !isRel || r.Array || r.AfterParent || obj[k] == nil {
 			continue
 		}
 		relPath := path + "." + k
@@ -490,6 +492,9 @@ func (m *mutator) insertObject(t *schema.Table, obj map[string]any, oc map[strin
 	for _, r := range arrays {
 		in, _ := obj[r.Field].(map[string]any)
 		data, _ := in["data"].([]any)
+		if one, ok := in["data"].(map[string]any); ok {
+			data = []any{one} // an object relationship written after its parent
+		}
 		roc, _ := in["on_conflict"].(map[string]any)
 		childFixed := map[string]any{}
 		for _, on := range r.On {
@@ -716,7 +721,7 @@ func (m *mutator) update(t *schema.Table, args map[string]any, byPK bool, out *o
 			}
 		}
 	}
-	if !anyOp {
+	if !anyOp && len(up.Set) == 0 {
 		return 0, fail(path+".args", "at least any one of _set, _inc, _prepend, _append, _delete_key, _delete_elem, _delete_at_path is expected")
 	}
 	var sets, dups []string
@@ -741,7 +746,7 @@ func (m *mutator) update(t *schema.Table, args map[string]any, byPK bool, out *o
 	if len(dups) > 0 {
 		return 0, fail(path+".args", "Column found in multiple operators: [%s].", strings.Join(dups, ", "))
 	}
-	if len(sets) == 0 {
+	if len(sets) == 0 && len(up.Set) == 0 {
 		return m.add(&mstep{path: path}), nil
 	}
 	for _, k := range sortedKeys(up.Set) {

@@ -189,6 +189,8 @@ type Relationship struct {
 	Array  bool
 	Remote *Table
 	On     [][2]string
+	// AfterParent: a nested insert writes the remote row after this one.
+	AfterParent bool
 	// Nullable is false for an object relationship over non-null foreign
 	// key columns of this table: the row always exists.
 	Nullable bool

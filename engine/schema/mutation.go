@@ -165,7 +165,7 @@ func (b *builder) mutationsOf(src *Source) {
 			if remote == nil || remote.Insert == nil || !remote.Catalog.Insertable || !IsName(name) {
 				continue
 			}
-			t.Insert.Rels[name] = &Relationship{Field: name, Array: rel.Array, Remote: remote, On: rel.On}
+			t.Insert.Rels[name] = &Relationship{Field: name, Array: rel.Array, Remote: remote, On: rel.On, AfterParent: rel.AfterParent}
 		}
 	}
 	for _, mt := range src.Metadata.Tables {

@@ -177,6 +177,9 @@ type Using struct {
 	Manual *struct {
 		RemoteTable   metadata.QualifiedName `json:"remote_table"`
 		ColumnMapping map[string]string      `json:"column_mapping"`
+		// InsertionOrder is "before_parent" (default) or "after_parent":
+		// which row a nested insert writes first.
+		InsertionOrder string `json:"insertion_order"`
 	} `json:"manual_configuration"`
 }
 

@@ -153,7 +153,7 @@ func diff(path string, exp, got Value, rule *orderRule, ctx orderCtx) string {
 func diffObject(path string, exp, got Value, rule *orderRule, ctx orderCtx) string {
 	for _, m := range exp.Obj {
 		if _, ok := got.Get(m.Key); !ok {
-			return fmt.Sprintf("%s: missing key %s", path, strconv.Quote(m.Key))
+			return fmt.Sprintf("%s: missing key %s, got %s", path, strconv.Quote(m.Key), short(got))
 		}
 	}
 	for _, m := range got.Obj {

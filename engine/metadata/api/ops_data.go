@@ -93,6 +93,7 @@ func insertRows(ctx context.Context, t *txn, req *request) (any, error) {
 	table := pgx.Identifier{a.Table.Schema, a.Table.Name}.Sanitize()
 	var b strings.Builder
 	params := make([]any, 0, len(objects))
+	var extra []any // GeoJSON values, after the rows
 	if len(cols) == 0 {
 		// Rows of {} only: a zero-column SELECT inserts all defaults.
 		b.WriteString("INSERT INTO " + table + " SELECT FROM generate_series(1, $1)")
@@ -113,6 +114,17 @@ func insertRows(ctx context.Context, t *txn, req *request) (any, error) {
 					o[c.Name] = json.RawMessage(compile.NumericText(string(v)))
 				}
 			}
+			// GeoJSON goes in its own parameter, read by ST_GeomFromGeoJSON:
+			// json_populate_record would hand it to the type's own input
+			// (which does not read GeoJSON) even to fill another column.
+			geoParams := map[string]int{}
+			for _, c := range cols {
+				if geo := c.TypeName.Name; (geo == "geometry" || geo == "geography") && aeson.Kind(o[c.Name]) == "Object" {
+					geoParams[c.Name] = len(objects) + len(extra) + 1
+					extra = append(extra, string(o[c.Name]))
+					delete(o, c.Name)
+				}
+			}
 			row, _ := json.Marshal(o)
 			params = append(params, string(row))
 			if i > 0 {
@@ -123,6 +135,10 @@ func insertRows(ctx context.Context, t *txn, req *request) (any, error) {
 				if j > 0 {
 					b.WriteString(", ")
 				}
+				if n, ok := geoParams[c.Name]; ok {
+					fmt.Fprintf(&b, "ST_GeomFromGeoJSON($%d::text)::%s", n, c.TypeName.Name)
+					continue
+				}
 				if _, given := o[c.Name]; !given {
 					b.WriteString("DEFAULT")
 					continue
@@ -132,6 +148,7 @@ func insertRows(ctx context.Context, t *txn, req *request) (any, error) {
 			b.WriteByte(')')
 		}
 	}
+	params = append(params, extra...)
 	b.WriteString(" RETURNING ")
 	b.WriteString(returningObject(a.Returning))
 	sql := "WITH ins AS (" + b.String() + ") SELECT count(*), coalesce(json_agg(r), '[]') FROM ins"
