@@ -169,8 +169,16 @@ func compileMutation(m *schema.Model, s *schema.Schema, co *coercer, p *plan, fi
 		if len(cf.sub) == 0 {
 			return nil, fail(path, "missing selection set for '%s'", fd.Type.Name())
 		}
-		mf, err := c.mutation(meaning, args, cf.sub, path)
-		if err != nil {
+		var mf *mutField
+		if meaning.Kind == schema.RootFunction {
+			// A function tracked as a mutation: one statement reading its
+			// rows, which run in the mutation's transaction.
+			expr, err := c.root(meaning, args, cf.sub, path)
+			if err != nil {
+				return nil, err
+			}
+			mf = &mutField{source: meaning.Table.Source, outputs: []int{0}, steps: []*mstep{{sql: "SELECT " + expr + sessionFrom, params: c.params, path: path}}}
+		} else if mf, err = c.mutation(meaning, args, cf.sub, path); err != nil {
 			return nil, err
 		}
 		mf.key = cf.key

@@ -34,6 +34,11 @@ func writable(t *testing.T) func(string, map[string]string) any {
 			"check":   map[string]any{"rating": map[string]any{"_lte": 5}},
 		}}},
 	}})
+	// A VOLATILE function is a mutation.
+	mustOK(t, e, "/v2/query", map[string]any{"type": "run_sql", "args": map[string]any{"sql": `
+		CREATE FUNCTION retitle(old text, new text) RETURNS SETOF article LANGUAGE sql VOLATILE AS
+			'UPDATE article SET title = new WHERE title = old RETURNING *';`}})
+	mustOK(t, e, "/v1/metadata", map[string]any{"type": "pg_track_function", "args": map[string]any{"function": "retitle"}})
 	return func(q string, h map[string]string) any {
 		_, out := post(t, e.URL+"/v1/graphql", map[string]any{"query": q}, h)
 		return out
@@ -73,6 +78,12 @@ func TestMutations(t *testing.T) {
 		{"update outside the row filter touches nothing",
 			`mutation { update_article(where: {title: {_eq: "B1"}}, _set: {title: "B1x"}) { affected_rows } }`, writer(t),
 			`{"data":{"update_article":{"affected_rows":0}}}`},
+		{"a volatile function runs as a mutation",
+			`mutation { retitle(args: {old: "D2", new: "D3"}) { title } }`, nil,
+			`{"data":{"retitle":[{"title":"D3"}]}}`},
+		{"and is not a query",
+			`{ retitle(args: {old: "D3", new: "D4"}) { title } }`, nil,
+			`{"errors":[{"extensions":{"path":"$.selectionSet.retitle","code":"validation-failed"},"message":"field 'retitle' not found in type: 'query_root'"}]}`},
 		{"delete by primary key returns the row",
 			`mutation { delete_article_by_pk(id: 3) { title } }`, nil,
 			`{"data":{"delete_article_by_pk":{"title":"B1"}}}`},
@@ -91,7 +102,7 @@ func TestMutations(t *testing.T) {
 			}
 		})
 	}
-	// 3 library articles + W1 + N1 + D1 + D2 - B1; T1 and the failed ones
+	// 3 library articles + W1 + N1 + D1 + D3 - B1; T1 and the failed ones
 	// never landed.
 	want := jsonOf(t, `{"data":{"article_aggregate":{"aggregate":{"count":6}}}}`)
 	if got := count(); !reflect.DeepEqual(got, want) {

@@ -102,16 +102,12 @@ func (b *builder) functionsOf(src *Source) {
 	for _, mf := range src.Metadata.Functions {
 		var cfg functionConfig
 		_ = json.Unmarshal(mf.Configuration, &cfg)
-		if cfg.ExposedAs == "mutation" {
-			continue
-		}
 		f := b.function(src, mf.Function, cfg.SessionArgument, -1)
 		if f == nil || f.Returns == nil || f.Returns.hidden || b.types[f.Returns.TypeName] == nil {
 			continue
 		}
-		if f.Catalog.Volatility == "VOLATILE" && cfg.ExposedAs != "query" {
-			continue
-		}
+		// A VOLATILE function is a mutation unless tracked as a query.
+		mutation := cfg.ExposedAs == "mutation" || f.Catalog.Volatility == "VOLATILE" && cfg.ExposedAs != "query"
 		base := mf.Function.Name
 		if mf.Function.Schema != "public" {
 			base = mf.Function.Schema + "_" + base
@@ -120,7 +116,7 @@ func (b *builder) functionsOf(src *Source) {
 			base = cfg.CustomName
 		}
 		f.FieldName = base
-		if b.relay {
+		if b.relay && !mutation {
 			if len(f.Returns.PK) > 0 {
 				b.connection(f.Returns, base+"_connection", nil, RootFunctionConnection, f)
 			}
@@ -140,6 +136,10 @@ func (b *builder) functionsOf(src *Source) {
 			desc = *mf.Comment
 		}
 		name := rootName(cfg.CustomRootFields, "function", base)
+		if mutation {
+			b.addMutation(&ast.FieldDefinition{Name: name, Description: desc, Arguments: args, Type: nnListNN(f.Returns.TypeName)}, &Field{Kind: RootFunction, Table: f.Returns, Function: f})
+			continue
+		}
 		b.addRoot(&ast.FieldDefinition{Name: name, Description: desc, Arguments: args, Type: nnListNN(f.Returns.TypeName)}, &Field{Kind: RootFunction, Table: f.Returns, Function: f})
 		if f.Returns.AllowAggregations && b.types[f.Returns.TypeName+"_aggregate"] != nil {
 			aname := rootName(cfg.CustomRootFields, "function_aggregate", base+"_aggregate")
