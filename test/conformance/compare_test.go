@@ -73,10 +73,10 @@ func TestFirstDifferenceMessages(t *testing.T) {
 		{`{"data":{"author":[{"id":1,"name":"A"},{"id":2,"name":"C"}]}}`, `$.data.author[1].name: expected "B", got "C"`},
 		{`{"data":{"author":[{"id":2,"name":"B"},{"id":1,"name":"A"}]}}`, `$.data.author[0].id: expected 1, got 2`},
 		{`{"data":{"author":[{"id":1,"name":"A"}]}}`, `$.data.author: expected 2 elements, got 1: expected [{"id":1,"name":"A"},{"id":2,"name":"B"}], got [{"id":1,"name":"A"}]`},
-		{`{"data":{"author":[{"id":1},{"id":2,"name":"B"}]}}`, `$.data.author[0]: missing key "name"`},
+		{`{"data":{"author":[{"id":1},{"id":2,"name":"B"}]}}`, `$.data.author[0]: missing key "name", got {"id":1}`},
 		{`{"data":{"author":[{"id":1,"name":"A","x":0},{"id":2,"name":"B"}]}}`, `$.data.author[0]: unexpected key "x" (value 0)`},
 		{`{"data":null}`, `$.data: expected {"author":[{"id":1,"name":"A"},{"id":2,"name":"B"}]}, got null`},
-		{`{"path":"$","error":"resource does not exist","code":"not-found"}`, `$: missing key "data"`},
+		{`{"path":"$","error":"resource does not exist","code":"not-found"}`, `$: missing key "data", got {"path":"$","error":"resource does not exist","code":"not-found"}`},
 	} {
 		if got := compareBody(exp, mustJSON(t, c.got), nil); got != c.want {
 			t.Errorf("got %s\n  diff %q\n  want %q", c.got, got, c.want)
