@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/strata-dev/strata/engine/apierr"
@@ -277,12 +278,12 @@ func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, 
 	}
 	results := make([][][]byte, len(p.stmts))
 	for i, st := range p.stmts {
-		ss := m.Snapshot.Sources[st.source]
-		if ss == nil || ss.Pool == nil {
-			return &apierr.Error{Status: http.StatusBadRequest, Code: apierr.CodeUnexpected, Message: "source " + st.source + " is not available", Path: "$"}
+		pool, aerr := sourcePool(m, st.source)
+		if aerr != nil {
+			return aerr
 		}
 		args := append([]any{string(sessionJSON)}, st.params...)
-		rows, err := ss.Pool.Query(ctx, st.sql, args...)
+		rows, err := pool.Query(ctx, st.sql, args...)
 		if err != nil {
 			return dbError(err)
 		}
@@ -329,6 +330,15 @@ var constraintPrefix = map[string]string{
 	"23503": "Foreign key violation. ",
 	"23505": "Uniqueness violation. ",
 	"23P01": "Exclusion violation. ",
+}
+
+// sourcePool is the connection pool of a source of the snapshot.
+func sourcePool(m *schema.Model, name string) (*pgxpool.Pool, *apierr.Error) {
+	ss := m.Snapshot.Sources[name]
+	if ss == nil || ss.Pool == nil {
+		return nil, &apierr.Error{Status: http.StatusBadRequest, Code: apierr.CodeUnexpected, Message: "source " + name + " is not available", Path: "$"}
+	}
+	return ss.Pool, nil
 }
 
 // dbError maps a Postgres error to Hasura's codes

@@ -130,6 +130,20 @@ func (c *compiler) mutation(f *schema.Field, args map[string]any, sub ast.Select
 		mf.outputs = append(mf.outputs, m.add(&mstep{sql: sql, params: rc.params, path: path}))
 		return nil
 	}
+	// outFor is what a step builds when it can build the field's value.
+	outFor := func(single bool) *output {
+		if !flat {
+			return nil
+		}
+		return &output{t: t, single: single, sub: sub, path: path}
+	}
+	// done finishes a field of one mutating step.
+	done := func(st int, err *errAt) *errAt {
+		if err != nil {
+			return err
+		}
+		return finish([]int{st}, st, flat && m.steps[st].sql != "")
+	}
 	switch f.Kind {
 	case schema.RootInsert, schema.RootInsertOne:
 		var objs []any
@@ -140,10 +154,9 @@ func (c *compiler) mutation(f *schema.Field, args map[string]any, sub ast.Select
 			objs, _ = args["objects"].([]any)
 		}
 		oc, _ := args["on_conflict"].(map[string]any)
-		nested := hasNested(t, objs)
 		var out *output
-		if flat && !nested {
-			out = &output{t: t, single: single, sub: sub, path: path}
+		if !hasNested(t, objs) {
+			out = outFor(single)
 		}
 		levels, err := m.insertRows(t, objs, oc, nil, at, path+".args.on_conflict", out, !single)
 		if err != nil {
@@ -153,15 +166,7 @@ func (c *compiler) mutation(f *schema.Field, args map[string]any, sub ast.Select
 			return nil, err
 		}
 	case schema.RootUpdate, schema.RootUpdateByPK:
-		var out *output
-		if flat {
-			out = &output{t: t, single: single, sub: sub, path: path}
-		}
-		st, err := m.update(t, args, single, out, path)
-		if err != nil {
-			return nil, err
-		}
-		if err := finish([]int{st}, st, out != nil && m.steps[st].sql != ""); err != nil {
+		if err := done(m.update(t, args, single, outFor(single), path)); err != nil {
 			return nil, err
 		}
 	case schema.RootUpdateMany:
@@ -169,28 +174,12 @@ func (c *compiler) mutation(f *schema.Field, args map[string]any, sub ast.Select
 		updates, _ := args["updates"].([]any)
 		for i, u := range updates {
 			ua, _ := u.(map[string]any)
-			var out *output
-			if flat {
-				out = &output{t: t, sub: sub, path: path}
-			}
-			st, err := m.update(t, ua, false, out, fmt.Sprintf("%s.args.updates[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			if err := finish([]int{st}, st, out != nil && m.steps[st].sql != ""); err != nil {
+			if err := done(m.update(t, ua, false, outFor(false), fmt.Sprintf("%s.args.updates[%d]", path, i))); err != nil {
 				return nil, err
 			}
 		}
 	case schema.RootDelete, schema.RootDeleteByPK:
-		var out *output
-		if flat {
-			out = &output{t: t, single: single, sub: sub, path: path}
-		}
-		st, err := m.delete(t, args, single, out, path)
-		if err != nil {
-			return nil, err
-		}
-		if err := finish([]int{st}, st, out != nil); err != nil {
+		if err := done(m.delete(t, args, single, outFor(single), path)); err != nil {
 			return nil, err
 		}
 	default:
@@ -829,16 +818,16 @@ func executeMutation(ctx context.Context, m *schema.Model, p *plan, session stri
 			values[fi] = f.static
 			continue
 		}
-		ss := m.Snapshot.Sources[f.source]
-		if ss == nil || ss.Pool == nil {
-			return &apierr.Error{Status: http.StatusBadRequest, Code: apierr.CodeUnexpected, Message: "source " + f.source + " is not available", Path: "$"}
+		pool, aerr := sourcePool(m, f.source)
+		if aerr != nil {
+			return aerr
 		}
-		var q querier = ss.Pool
+		var q querier = pool
 		if steps > 1 {
 			tx := txs[f.source]
 			if tx == nil {
 				var err error
-				if tx, err = ss.Pool.Begin(ctx); err != nil {
+				if tx, err = pool.Begin(ctx); err != nil {
 					return dbError(err)
 				}
 				txs[f.source] = tx
