@@ -311,6 +311,8 @@ func (c *compiler) mutationStep(dml string, check bool, out *output, extras []st
 			return "", err
 		}
 		cols[colOutput] = expr
+		// The step answers for itself: no later step reads its rows.
+		cols[colRows] = "NULL::text"
 	}
 	if check {
 		cols[colGuard] = "CASE WHEN NOT bool_and(coalesce(_ok, false)) THEN (('" + checkMarker + " ' || count(*))::int)::text END"
