@@ -425,20 +425,17 @@ func (m *mutator) insertObject(t *schema.Table, obj map[string]any, oc map[strin
 			continue
 		}
 		relPath := path + "." + k
+		// The relationship determines its local columns: the object, the
+		// parent and an earlier relationship may not set them too.
 		var clash []string
 		for _, on := range r.On {
-			if _, ok := cols[on[0]]; ok {
-				clash = append(clash, on[0])
-				continue
+			_, fixedByOther := cols[on[0]]
+			given := false
+			if col := columnByName(t, on[0]); col != nil && t.Insert.ByField[col.Field] == col {
+				_, given = own[col.Field]
 			}
-			if c := t.Insert.Columns; c != nil {
-				for _, col := range c {
-					if col.Name == on[0] {
-						if _, given := own[col.Field]; given {
-							clash = append(clash, on[0])
-						}
-					}
-				}
+			if fixedByOther || given {
+				clash = append(clash, on[0])
 			}
 		}
 		if len(clash) > 0 {
