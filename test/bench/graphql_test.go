@@ -200,7 +200,7 @@ func graphqlDataset(b *testing.B) string {
 	srv := pgtest.Server(b)
 	dataset.once.Do(func() {
 		start := time.Now()
-		dataset.url, dataset.err = createDataset(srv.CreateDatabase)
+		dataset.url, dataset.err = setupDatabase(srv.CreateDatabase, "bench_graphql", datasetSQL, trackSQL)
 		b.Logf("GraphQL dataset (%d authors, %d articles, %d comments) built in %v", nAuthors, nArticles, nComments, time.Since(start).Round(time.Millisecond))
 	})
 	if dataset.err != nil {
@@ -209,10 +209,12 @@ func graphqlDataset(b *testing.B) string {
 	return dataset.url
 }
 
-func createDataset(createDatabase func(context.Context, string) (string, error)) (string, error) {
+// setupDatabase creates database name, runs sql in it and tracks its
+// tables with track (a /v1/metadata body), through the engine's own APIs.
+func setupDatabase(createDatabase func(context.Context, string) (string, error), name, sql, track string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	url, err := createDatabase(ctx, "bench_graphql")
+	url, err := createDatabase(ctx, name)
 	if err != nil {
 		return "", err
 	}
@@ -221,11 +223,11 @@ func createDataset(createDatabase func(context.Context, string) (string, error))
 		return "", err
 	}
 	defer e.Close()
-	runSQL, _ := json.Marshal(map[string]any{"type": "run_sql", "args": map[string]any{"source": "default", "sql": datasetSQL}})
+	runSQL, _ := json.Marshal(map[string]any{"type": "run_sql", "args": map[string]any{"source": "default", "sql": sql}})
 	if status, out := serveOnce(e.Handler(), "/v2/query", runSQL); status != http.StatusOK {
 		return "", fmt.Errorf("run_sql: %d %s", status, out)
 	}
-	if status, out := serveOnce(e.Handler(), "/v1/metadata", []byte(trackSQL)); status != http.StatusOK {
+	if status, out := serveOnce(e.Handler(), "/v1/metadata", []byte(track)); status != http.StatusOK {
 		return "", fmt.Errorf("track: %d %s", status, out)
 	}
 	return url, nil

@@ -36,7 +36,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -211,34 +210,12 @@ func mutationDatabase(b *testing.B) string {
 	b.Helper()
 	srv := pgtest.Server(b)
 	mutationDB.once.Do(func() {
-		mutationDB.url, mutationDB.err = createMutationDatabase(srv.CreateDatabase)
+		mutationDB.url, mutationDB.err = setupDatabase(srv.CreateDatabase, "bench_mutation", itemSQL, itemTrackSQL)
 	})
 	if mutationDB.err != nil {
 		b.Fatalf("mutation database: %v", mutationDB.err)
 	}
 	return mutationDB.url
-}
-
-func createMutationDatabase(createDatabase func(context.Context, string) (string, error)) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	url, err := createDatabase(ctx, "bench_mutation")
-	if err != nil {
-		return "", err
-	}
-	e, err := newEngine(ctx, url)
-	if err != nil {
-		return "", err
-	}
-	defer e.Close()
-	runSQL, _ := json.Marshal(map[string]any{"type": "run_sql", "args": map[string]any{"source": "default", "sql": itemSQL}})
-	if status, out := serveOnce(e.Handler(), "/v2/query", runSQL); status != http.StatusOK {
-		return "", fmt.Errorf("run_sql: %d %s", status, out)
-	}
-	if status, out := serveOnce(e.Handler(), "/v1/metadata", []byte(itemTrackSQL)); status != http.StatusOK {
-		return "", fmt.Errorf("track: %d %s", status, out)
-	}
-	return url, nil
 }
 
 // BenchmarkMutation: for each mutation, at c concurrent clients, the
