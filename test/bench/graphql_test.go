@@ -158,14 +158,19 @@ func (q *gqlQuery) body(id int) []byte {
 
 // raw runs q's SQL through pool and writes {"data":{field: value}} to out.
 func (q *gqlQuery) raw(ctx context.Context, pool *pgxpool.Pool, id int, out *bytes.Buffer) error {
-	args := append([]any{session}, q.args(id)...)
-	rows, err := pool.Query(ctx, q.sql, args...)
+	return rawField(ctx, pool, q.sql, append([]any{session}, q.args(id)...), q.field, out)
+}
+
+// rawField runs sql through pool and writes {"data":{field: <the first
+// column of its row>}} to out, as the engine splices it.
+func rawField(ctx context.Context, pool *pgxpool.Pool, sql string, args []any, field string, out *bytes.Buffer) error {
+	rows, err := pool.Query(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
 	out.Reset()
 	out.WriteString(`{"data":{"`)
-	out.WriteString(q.field)
+	out.WriteString(field)
 	out.WriteString(`":`)
 	if rows.Next() {
 		if v := rows.RawValues()[0]; v != nil {

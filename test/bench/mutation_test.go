@@ -164,27 +164,7 @@ func (m *gqlMutation) raw(ctx context.Context, pool *pgxpool.Pool, items []item,
 	for _, it := range items {
 		args = append(args, it.title, strconv.Itoa(it.n))
 	}
-	rows, err := pool.Query(ctx, m.sql, args...)
-	if err != nil {
-		return err
-	}
-	out.Reset()
-	out.WriteString(`{"data":{"`)
-	out.WriteString(m.field)
-	out.WriteString(`":`)
-	if rows.Next() {
-		if v := rows.RawValues()[0]; v != nil {
-			out.Write(v)
-		} else {
-			out.WriteString("null")
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	out.WriteString("}}")
-	return nil
+	return rawField(ctx, pool, m.sql, args, m.field, out)
 }
 
 // check fails an answer, from either side, that did not insert every row.
