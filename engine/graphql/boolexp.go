@@ -179,10 +179,16 @@ func joinConds(outer, inner string, on [][2]string) []string {
 
 // permFilter is a role's row filter on a table, over alias.
 func (c *compiler) permFilter(t *schema.Table, alias string) string {
-	if t.Filter == nil {
+	return c.permExp(t, alias, t.Filter)
+}
+
+// permExp is a permission's boolean expression (a filter or a check, from
+// metadata: Postgres names, session variables) on a row of t; nil is true.
+func (c *compiler) permExp(t *schema.Table, alias string, exp any) string {
+	if exp == nil {
 		return "true"
 	}
-	return c.boolExp(scope{base: t.Base, computed: t.AllComputed}, alias, t.Filter)
+	return c.boolExp(scope{base: t.Base, computed: t.AllComputed}, alias, exp)
 }
 
 var simpleOps = map[string]string{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/schema"
+	"github.com/strata-dev/strata/engine/schemacache"
 )
 
 // Mutations compile into steps: statements that run in order, each on
@@ -323,14 +324,6 @@ func (c *compiler) mutationStep(dml string, check bool, out *output, extras []st
 	return "WITH _m AS (" + dml + ") SELECT " + strings.Join(cols, ", ") + " FROM _m, (SELECT $1::text) AS _session", nil
 }
 
-// qualified names a table in messages as Hasura does.
-func qualified(t *schema.Table) string {
-	if t.Name.Schema == "public" {
-		return t.Name.Name
-	}
-	return t.Name.Schema + "." + t.Name.Name
-}
-
 func quotedList(cols []string) string {
 	q := make([]string, len(cols))
 	for i, c := range cols {
@@ -452,7 +445,7 @@ func (m *mutator) insertObject(t *schema.Table, obj map[string]any, oc map[strin
 		if err != nil {
 			return 0, err
 		}
-		m.steps[st].noRow = fmt.Sprintf("cannot proceed to insert object relation %s since insert to table %s affects zero rows", jsonString(k), jsonString(qualified(r.Remote)))
+		m.steps[st].noRow = fmt.Sprintf("cannot proceed to insert object relation %s since insert to table %s affects zero rows", jsonString(k), jsonString(schemacache.DisplayName(r.Remote.Name)))
 		m.steps[st].noRowPath = relPath
 		for i, on := range r.On {
 			cols[on[0]] = colRef{st, colExtra + i}
@@ -468,7 +461,7 @@ func (m *mutator) insertObject(t *schema.Table, obj map[string]any, oc map[strin
 		return 0, err
 	}
 	if len(arrays) > 0 {
-		m.steps[st].noRow = fmt.Sprintf("cannot proceed to insert array relations since insert to table %s affects zero rows", jsonString(qualified(t)))
+		m.steps[st].noRow = fmt.Sprintf("cannot proceed to insert array relations since insert to table %s affects zero rows", jsonString(schemacache.DisplayName(t.Name)))
 		m.steps[st].noRowPath = path
 	}
 	extra := map[string]int{}
@@ -574,7 +567,7 @@ func (m *mutator) insertStep(t *schema.Table, rows []map[string]any, oc map[stri
 	}
 	check := ""
 	if ip.Check != nil {
-		check = c.boolExp(scope{base: t.Base, computed: t.AllComputed}, "_t", ip.Check)
+		check = c.permExp(t, "_t", ip.Check)
 	}
 	if upsert && t.Update != nil && t.Update.Check != nil {
 		// A row the upsert updated answers to the update permission.
@@ -582,7 +575,7 @@ func (m *mutator) insertStep(t *schema.Table, rows []map[string]any, oc map[stri
 		if ins == "" {
 			ins = "true"
 		}
-		check = "CASE WHEN _t.xmax = 0 THEN " + ins + " ELSE " + c.boolExp(scope{base: t.Base, computed: t.AllComputed}, "_t", t.Update.Check) + " END"
+		check = "CASE WHEN _t.xmax = 0 THEN " + ins + " ELSE " + c.permExp(t, "_t", t.Update.Check) + " END"
 	}
 	b.WriteString(" RETURNING _t AS _row")
 	if check != "" {
@@ -626,7 +619,7 @@ func (c *compiler) onConflict(t *schema.Table, oc map[string]any, path string) (
 	}
 	var conds []string
 	if t.Update.Filter != nil {
-		conds = append(conds, c.boolExp(scope{base: t.Base, computed: t.AllComputed}, "_t", t.Update.Filter))
+		conds = append(conds, c.permExp(t, "_t", t.Update.Filter))
 	}
 	if w, ok := oc["where"]; ok && w != nil {
 		conds = append(conds, c.boolExp(scope{role: t, base: t.Base}, "_t", w))
@@ -652,7 +645,7 @@ func columnByName(t *schema.Table, name string) *schema.Column {
 func (c *compiler) rowFilter(t *schema.Table, perm any, args map[string]any, byPK bool) string {
 	var conds []string
 	if perm != nil {
-		conds = append(conds, c.boolExp(scope{base: t.Base, computed: t.AllComputed}, "_t", perm))
+		conds = append(conds, c.permExp(t, "_t", perm))
 	}
 	if byPK {
 		pk := args
@@ -744,7 +737,7 @@ func (m *mutator) update(t *schema.Table, args map[string]any, byPK bool, out *o
 	}
 	dml := "UPDATE " + tableRef(t.Name.Schema, t.Name.Name) + " AS _t SET " + strings.Join(sets, ", ") + " WHERE " + c.rowFilter(t, up.Filter, args, byPK) + " RETURNING _t AS _row"
 	if up.Check != nil {
-		dml += ", (" + c.boolExp(scope{base: t.Base, computed: t.AllComputed}, "_t", up.Check) + ") AS _ok"
+		dml += ", (" + c.permExp(t, "_t", up.Check) + ") AS _ok"
 	}
 	sql, err := c.mutationStep(dml, up.Check != nil, out, nil)
 	if err != nil {

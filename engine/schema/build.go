@@ -130,9 +130,7 @@ func (b *builder) tablesOf(src *Source) {
 		allowed := func(string) bool { return true }
 		if perm := perms.sel; perm != nil {
 			allowed = columnSet(perm.Columns, rt.Catalog)
-			if len(perm.Filter) > 0 && string(perm.Filter) != "{}" && string(perm.Filter) != "null" {
-				t.Filter = decodeJSON(perm.Filter)
-			}
+			t.Filter = boolFilter(perm.Filter)
 			t.Limit = perm.Limit
 			t.AllowAggregations = perm.AllowAggregations
 		} else {

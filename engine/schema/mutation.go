@@ -126,8 +126,7 @@ func (b *builder) mutationPerms(t *Table, p tablePerms) {
 		}
 		return cols, by
 	}
-	switch {
-	case b.admin:
+	if b.admin {
 		ip := &InsertPerm{Rels: map[string]*Relationship{}}
 		ip.Columns, ip.ByField = columns(nil, nil)
 		t.Insert = ip
