@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -127,6 +128,8 @@ func newOperatorCmd(stdout io.Writer) *cobra.Command {
 	f.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	f.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's)")
+	f.StringVar(&opts.EngineImage, "engine-image", os.Getenv("STRATA_ENGINE_IMAGE"), "image of engines whose Project names none (env STRATA_ENGINE_IMAGE; the operator's own image)")
+	f.DurationVar(&opts.Resync, "resync", time.Minute, "how often settled Sources and Metadata are checked for engine health and drift")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }

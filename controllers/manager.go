@@ -5,6 +5,7 @@ package controllers
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -32,7 +33,24 @@ type Options struct {
 	ProbeAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// EngineImage runs a Project's engine when its spec names no image:
+	// the operator's own image, which holds the same binary.
+	EngineImage string
+	// EngineAddress, when set, maps a Project's Service to the URL the
+	// operator dials (tests, or an operator running outside the cluster).
+	EngineAddress func(namespace, service string, port int32) string
+	// Resync is how often settled Sources and Metadata are checked against
+	// their engine (health, drift); zero means a minute.
+	Resync time.Duration
 }
+
+// The operator's permissions on its own kinds; the reconcilers carry the
+// markers for the children they create.
+// +kubebuilder:rbac:groups=strata.dev,resources=projects;sources;metadata,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=strata.dev,resources=projects/status;sources/status;metadata/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=strata.dev,resources=projects/finalizers;sources/finalizers;metadata/finalizers,verbs=update
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // LeaderElectionID is the Lease every replica of the operator competes for.
 const LeaderElectionID = "strata-operator.strata.dev"
@@ -66,10 +84,15 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
+	engines := NewEngines(mgr.GetClient())
+	engines.Address = opts.EngineAddress
 	for _, r := range []interface{ SetupWithManager(ctrl.Manager) error }{
-		observe[stratav1alpha1.Project](mgr.GetClient(), "project"),
-		observe[stratav1alpha1.Source](mgr.GetClient(), "source"),
-		observe[stratav1alpha1.Metadata](mgr.GetClient(), "metadata"),
+		&ProjectReconciler{Client: mgr.GetClient(), Engines: engines, Image: opts.EngineImage,
+			Recorder: mgr.GetEventRecorder("strata-project")},
+		&SourceReconciler{Client: mgr.GetClient(), Engines: engines, Resync: opts.Resync,
+			Recorder: mgr.GetEventRecorder("strata-source")},
+		&MetadataReconciler{Client: mgr.GetClient(), Engines: engines, Resync: opts.Resync,
+			Recorder: mgr.GetEventRecorder("strata-metadata")},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("cannot set up controller: %w", err)

@@ -52,6 +52,9 @@ type MetadataSpec struct {
 	// allow_inconsistent_metadata).
 	// +optional
 	AllowInconsistentMetadata bool `json:"allowInconsistentMetadata,omitempty"`
+	// Suspend stops applying and drift checks until unset.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
 }
 
 // MetadataStatus is the observed state of a Metadata.
@@ -65,6 +68,15 @@ type MetadataStatus struct {
 	// AppliedHash is the digest of the normalized metadata last applied.
 	// +optional
 	AppliedHash string `json:"appliedHash,omitempty"`
+	// LiveHash is the digest of the engine's metadata right after the
+	// last apply; the engine's metadata digesting differently later is
+	// drift (someone changed it behind the controller's back).
+	// +optional
+	LiveHash string `json:"liveHash,omitempty"`
+	// Drifted is true while the engine's metadata differs from what was
+	// last applied and the drift policy is Report.
+	// +optional
+	Drifted bool `json:"drifted,omitempty"`
 	// LastAppliedTime of the last successful apply.
 	// +optional
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`

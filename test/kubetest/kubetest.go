@@ -64,18 +64,23 @@ func Start() (*Env, error) {
 //
 //	var env *kubetest.Env
 //	func TestMain(m *testing.M) { kubetest.Main(m, &env) }
-func Main(m *testing.M, env **Env) {
+func Main(m *testing.M, env **Env) { os.Exit(Run(env, m.Run)) }
+
+// Run is Main for a TestMain that sets up more around the tests: it starts
+// the API server into *env, calls run (m.Run or a wrapper of it) and
+// returns its code once the server is stopped.
+func Run(env **Env, run func() int) int {
 	e, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
 	*env = e
-	code := m.Run()
+	code := run()
 	if err := e.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "kubetest: stop:", err)
 	}
-	os.Exit(code)
+	return code
 }
 
 // Stop shuts the API server and etcd down.

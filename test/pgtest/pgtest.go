@@ -31,13 +31,18 @@ var (
 )
 
 // Main runs the package's tests and stops the server afterwards.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m.Run)) }
+
+// Run is Main for a TestMain that sets up more around the tests: run
+// calls m.Run (or wraps it) and its code is returned once the server is
+// stopped.
+func Run(run func() int) int {
 	mainCalled = true
-	code := m.Run()
+	code := run()
 	if server != nil {
 		server.Stop()
 	}
-	os.Exit(code)
+	return code
 }
 
 // Server returns the package's server, starting it on first use.

@@ -1,0 +1,98 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stratav1alpha1 "github.com/strata-dev/strata/api/v1alpha1"
+)
+
+// outcome is how one pass of a reconciler ended, and the only thing that
+// decides the kstatus conditions (Ready, Reconciling, Stalled), so they can
+// never disagree with each other. Every reconciler builds one and hands it
+// to setConditions.
+type outcome struct {
+	// ready: the object is what its spec asks for.
+	ready bool
+	// stalled: retrying cannot fix it; the spec or something the user owns
+	// must change (kstatus Failed, so waiters stop without a timeout).
+	stalled bool
+	// reason is a CamelCase word, message a sentence for humans.
+	reason, message string
+	// requeue is when to look again though nothing we watch changes.
+	requeue time.Duration
+}
+
+// Reasons shared by the reconcilers.
+const (
+	ReasonSucceeded          = "Succeeded"
+	ReasonProgressing        = "Progressing"
+	ReasonDependencyNotReady = "DependencyNotReady"
+	ReasonSecretNotFound     = "SecretNotFound"
+	ReasonEngineUnreachable  = "EngineUnreachable"
+	ReasonInvalidSpec        = "InvalidSpec"
+)
+
+func done(message string) outcome {
+	return outcome{ready: true, reason: ReasonSucceeded, message: message}
+}
+
+func waiting(reason string, after time.Duration, format string, args ...any) outcome {
+	return outcome{reason: reason, message: fmt.Sprintf(format, args...), requeue: after}
+}
+
+func stalled(reason, format string, args ...any) outcome {
+	return outcome{stalled: true, reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+// setConditions writes Ready and the abnormal-true Reconciling/Stalled,
+// removing the latter two when they do not hold (kstatus and Flux drop
+// them rather than leave them False).
+func setConditions(conds *[]metav1.Condition, generation int64, o outcome) {
+	set := func(t string, s metav1.ConditionStatus) {
+		meta.SetStatusCondition(conds, metav1.Condition{Type: t, Status: s, Reason: o.reason,
+			Message: o.message, ObservedGeneration: generation})
+	}
+	switch {
+	case o.ready:
+		set(stratav1alpha1.ConditionReady, metav1.ConditionTrue)
+		meta.RemoveStatusCondition(conds, stratav1alpha1.ConditionReconciling)
+		meta.RemoveStatusCondition(conds, stratav1alpha1.ConditionStalled)
+	case o.stalled:
+		set(stratav1alpha1.ConditionReady, metav1.ConditionFalse)
+		set(stratav1alpha1.ConditionStalled, metav1.ConditionTrue)
+		meta.RemoveStatusCondition(conds, stratav1alpha1.ConditionReconciling)
+	default:
+		set(stratav1alpha1.ConditionReady, metav1.ConditionFalse)
+		set(stratav1alpha1.ConditionReconciling, metav1.ConditionTrue)
+		meta.RemoveStatusCondition(conds, stratav1alpha1.ConditionStalled)
+	}
+}
+
+// result turns an outcome into the controller's answer: the controller,
+// not the workqueue, picks when to come back, so an expected wait is not
+// logged as an error.
+func (o outcome) result() ctrl.Result {
+	return ctrl.Result{RequeueAfter: o.requeue}
+}
+
+// patchStatus writes obj's status if it differs from before's, so a pass
+// that changes nothing makes no write.
+func patchStatus[T client.Object](ctx context.Context, c client.Client, before, obj T, status func(T) any) error {
+	if equality.Semantic.DeepEqual(status(before), status(obj)) {
+		return nil
+	}
+	return c.Status().Patch(ctx, obj, client.MergeFrom(before))
+}
+
+// errStop ends a pass early without an error: the step has recorded why
+// in the outcome.
+var errStop = errors.New("stop this pass")
