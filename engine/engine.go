@@ -57,6 +57,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 		}
 	}()
 
+	// Auth first: a bad JWT or webhook setting fails before any database
+	// is touched.
+	resolver, err := newResolver(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+
 	dbURL, metaURL := cfg.DatabaseURL, cfg.MetadataDatabaseURL
 	if dbURL == "" && metaURL == "" {
 		srv, err := pglocal.Start(ctx, pglocal.Options{Dir: cfg.LocalPGDir})
@@ -72,7 +79,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 		metaURL = dbURL
 	}
 
-	var err error
 	if e.metadata, err = exec.Open(ctx, metaURL, exec.PoolOptions{MaxConns: 4, ConnectTimeout: cfg.ConnectTimeout, AppName: "strata-metadata"}); err != nil {
 		return nil, fmt.Errorf("metadata database: %w", err)
 	}
@@ -103,7 +109,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 		e.cache.Follow(fctx, 5*time.Second)
 	}()
 
-	resolver := auth.NewResolver(cfg.AdminSecrets, cfg.UnauthorizedRole)
 	meta := metadataapi.New(st, e.cache, log)
 	meta.ShowInternal = cfg.AdminInternalErrors || cfg.DevMode
 	gql := graphql.New(e.cache, log)
@@ -114,6 +119,34 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 		Inconsistent: func() int { return len(e.cache.Current().Inconsistent) }}).Handler()
 	ok = true
 	return e, nil
+}
+
+// newResolver builds the request authenticator; its errors name the
+// setting at fault.
+func newResolver(cfg *config.Config, log *slog.Logger) (*auth.Resolver, error) {
+	var jwts, names []string
+	if cfg.JWTSecret != "" {
+		jwts, names = append(jwts, cfg.JWTSecret), append(names, "HASURA_GRAPHQL_JWT_SECRET")
+	}
+	for i, s := range cfg.JWTSecrets {
+		jwts, names = append(jwts, s), append(names, fmt.Sprintf("HASURA_GRAPHQL_JWT_SECRETS[%d]", i))
+	}
+	r, err := auth.NewResolver(auth.Options{
+		AdminSecrets:     cfg.AdminSecrets,
+		UnauthorizedRole: cfg.UnauthorizedRole,
+		JWT:              jwts,
+		Hook:             cfg.AuthHook,
+		HookMode:         cfg.AuthHookMode,
+		Log:              log,
+	})
+	var ce *auth.ConfigError
+	if errors.As(err, &ce) {
+		return nil, fmt.Errorf("invalid %s: %v", names[ce.Index], ce.Err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return r, nil
 }
 
 // Handler serves every engine endpoint.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"testing"
 )
@@ -14,9 +15,9 @@ func hdr(kv ...string) http.Header {
 }
 
 func TestResolve(t *testing.T) {
-	open := NewResolver(nil, "")
-	locked := NewResolver([]string{"s3cret", "rotated"}, "")
-	anon := NewResolver([]string{"s3cret"}, "anonymous")
+	open := mustResolver(t, Options{})
+	locked := mustResolver(t, Options{AdminSecrets: []string{"s3cret", "rotated"}})
+	anon := mustResolver(t, Options{AdminSecrets: []string{"s3cret"}, UnauthorizedRole: "anonymous"})
 
 	for _, tc := range []struct {
 		name     string
@@ -40,7 +41,7 @@ func TestResolve(t *testing.T) {
 		{"wrong secret is not the unauthorized role", anon, hdr("X-Hasura-Admin-Secret", "x"), "", "", msgInvalidSecret},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := tc.r.Resolve(tc.h)
+			s, err := tc.r.Resolve(context.Background(), tc.h)
 			if tc.deniedIs != "" {
 				if err == nil || err.Status != 401 || err.Code != "access-denied" || err.Message != tc.deniedIs {
 					t.Fatalf("want 401 access-denied %q, got %+v %+v", tc.deniedIs, s, err)
@@ -58,4 +59,13 @@ func TestResolve(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustResolver(t *testing.T, o Options) *Resolver {
+	t.Helper()
+	r, err := NewResolver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -41,6 +42,7 @@ type Config struct {
 	LogLevel            slog.Level
 	UnauthorizedRole    string
 	JWTSecret           string
+	JWTSecrets          []string // HASURA_GRAPHQL_JWT_SECRETS: each element a raw JSON JWT configuration
 	AuthHook            string
 	AuthHookMode        string
 	CORSDomain          string
@@ -85,8 +87,8 @@ type Binder struct {
 	fs       *pflag.FlagSet
 	settings []setting
 	// raw values of list-like and level settings, validated in Finish
-	adminSecret, adminSecrets, enabledAPIs, logLevel string
-	cfg                                              *Config
+	adminSecret, adminSecrets, enabledAPIs, logLevel, jwtSecrets string
+	cfg                                                          *Config
 }
 
 // Bind registers every engine flag on fs, writing into cfg.
@@ -119,6 +121,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) *Binder {
 	str(&b.logLevel, "log-level", "HASURA_GRAPHQL_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&cfg.UnauthorizedRole, "unauthorized-role", "HASURA_GRAPHQL_UNAUTHORIZED_ROLE", "", "role of requests that carry no credentials")
 	str(&cfg.JWTSecret, "jwt-secret", "HASURA_GRAPHQL_JWT_SECRET", "", "JWT configuration (JSON)")
+	str(&b.jwtSecrets, "jwt-secrets", "HASURA_GRAPHQL_JWT_SECRETS", "", "further JWT configurations, as a JSON list")
 	str(&cfg.AuthHook, "auth-hook", "HASURA_GRAPHQL_AUTH_HOOK", "", "authentication webhook URL")
 	str(&cfg.AuthHookMode, "auth-hook-mode", "HASURA_GRAPHQL_AUTH_HOOK_MODE", "GET", "GET or POST")
 	str(&cfg.CORSDomain, "cors-domain", "HASURA_GRAPHQL_CORS_DOMAIN", "*", "allowed CORS origins, comma-separated, wildcards allowed")
@@ -178,6 +181,20 @@ func (b *Binder) finish() error {
 		c.AuthHookMode = strings.ToUpper(c.AuthHookMode)
 	default:
 		return fmt.Errorf("invalid auth hook mode %q: use GET or POST", c.AuthHookMode)
+	}
+	c.JWTSecrets = nil
+	if strings.TrimSpace(b.jwtSecrets) != "" {
+		var list []json.RawMessage
+		if err := json.Unmarshal([]byte(b.jwtSecrets), &list); err != nil {
+			return fmt.Errorf("invalid HASURA_GRAPHQL_JWT_SECRETS: must be a JSON list of JWT configurations")
+		}
+		for _, raw := range list {
+			c.JWTSecrets = append(c.JWTSecrets, string(raw))
+		}
+	}
+	// Hasura refuses both modes at once (Server/Auth.hs setupAuthMode).
+	if (c.JWTSecret != "" || len(c.JWTSecrets) > 0) && c.AuthHook != "" {
+		return fmt.Errorf("both webhook and JWT mode cannot be enabled at the same time: set HASURA_GRAPHQL_AUTH_HOOK or HASURA_GRAPHQL_JWT_SECRET(S), not both")
 	}
 	if c.PGConnections < 1 {
 		return fmt.Errorf("invalid connections %d: must be at least 1", c.PGConnections)

@@ -181,7 +181,7 @@ func errorBody(e *apierr.Error, showInternal bool) []byte {
 // Handler serves a GraphQL endpoint: realStatus keeps HTTP error statuses
 // (/v1alpha1/graphql) instead of Hasura's 200; relay selects the Relay
 // schema.
-func (e *Engine) Handler(resolve func(http.Header) (*auth.Session, *apierr.Error), realStatus, relay bool) http.Handler {
+func (e *Engine) Handler(resolve func(context.Context, http.Header) (*auth.Session, *apierr.Error), realStatus, relay bool) http.Handler {
 	ws := &subscriptions.Handler{
 		Auth: resolve,
 		Log:  e.log,
@@ -199,7 +199,7 @@ func (e *Engine) Handler(resolve func(http.Header) (*auth.Session, *apierr.Error
 			apierr.WriteREST(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "resource does not exist"), false)
 			return
 		}
-		sess, aerr := resolve(r.Header)
+		sess, aerr := resolve(r.Context(), r.Header)
 		if aerr != nil {
 			apierr.WriteGraphQL(w, aerr, realStatus, false)
 			return

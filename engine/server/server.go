@@ -46,14 +46,16 @@ func New(deps Deps) *Server {
 	s.route("/hasura/healthz", methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz})
 	s.route("/v1/version", methods{http.MethodGet: s.version})
 	if deps.MetadataAPI != nil {
-		resolve := func(r *http.Request) (*auth.Session, *apierr.Error) { return deps.Auth.Resolve(r.Header) }
+		resolve := func(r *http.Request) (*auth.Session, *apierr.Error) { return deps.Auth.Resolve(r.Context(), r.Header) }
 		// Hasura's "metadata" API group covers all three endpoints.
 		s.route("/v1/metadata", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.MetadataHandler(resolve)}))
 		s.route("/v1/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV1Handler(resolve)}))
 		s.route("/v2/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV2Handler(resolve)}))
 	}
 	if deps.GraphQL != nil && deps.Config.EnabledAPI(config.APIGraphQL) {
-		resolve := func(h http.Header) (*auth.Session, *apierr.Error) { return deps.Auth.Resolve(h) }
+		resolve := func(ctx context.Context, h http.Header) (*auth.Session, *apierr.Error) {
+			return deps.Auth.Resolve(ctx, h)
+		}
 		s.mux.Handle("/v1/graphql", deps.GraphQL.Handler(resolve, false, false))
 		s.mux.Handle("/v1alpha1/graphql", deps.GraphQL.Handler(resolve, true, false))
 		s.mux.Handle("/v1beta1/relay", deps.GraphQL.Handler(resolve, false, true))

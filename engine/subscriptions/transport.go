@@ -71,8 +71,9 @@ type Result struct {
 // subscription once per poll.
 type Executor func(ctx context.Context, sess *auth.Session, req *Request) Result
 
-// Authenticator resolves a session from headers (auth.Resolver.Resolve has this shape).
-type Authenticator func(h http.Header) (*auth.Session, *apierr.Error)
+// Authenticator resolves a session from headers (auth.Resolver.Resolve has this shape);
+// ctx is the connection's, bounding an auth webhook call.
+type Authenticator func(ctx context.Context, h http.Header) (*auth.Session, *apierr.Error)
 
 // Handler serves one websocket connection per request. Auth and Execute
 // are required.
@@ -327,7 +328,7 @@ func (c *conn) onInit(payload json.RawMessage) bool {
 	if err != nil {
 		return c.protocolError(err.Error())
 	}
-	sess, aerr := c.h.Auth(h)
+	sess, aerr := c.h.Auth(c.ctx, h)
 	if aerr != nil {
 		c.log.Info("websocket connection_init rejected", "code", aerr.Code)
 		if c.proto == transportWS {

@@ -177,8 +177,12 @@ type testEnv struct {
 func newEnv(t *testing.T, configure func(*Handler)) *testEnv {
 	t.Helper()
 	e := &testEnv{exec: newFakeExec(), served: make(chan struct{}, 16), logs: &syncBuffer{}}
+	resolver, err := auth.NewResolver(auth.Options{AdminSecrets: []string{adminSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := &Handler{
-		Auth:         auth.NewResolver([]string{adminSecret}, "").Resolve,
+		Auth:         resolver.Resolve,
 		Execute:      e.exec.exec,
 		Log:          slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		PollInterval: 5 * time.Millisecond,
