@@ -25,6 +25,7 @@ import (
 	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
 	"github.com/strata-dev/strata/engine/metadata/store"
 	"github.com/strata-dev/strata/engine/pglocal"
+	"github.com/strata-dev/strata/engine/pgmeta"
 	"github.com/strata-dev/strata/engine/schemacache"
 	"github.com/strata-dev/strata/engine/server"
 	"github.com/strata-dev/strata/engine/version"
@@ -37,6 +38,10 @@ type Engine struct {
 	local    *pglocal.Server // nil unless we started Postgres ourselves
 	metadata *pgxpool.Pool
 	sources  *exec.Sources // pools of every source, by database URL
+	// pgmeta serves /pg/ on its own small pool of the default database,
+	// apart from the pools GraphQL shares.
+	pgmeta     *pgmeta.Handler
+	pgmetaPool *pgxpool.Pool
 	cache    *schemacache.Cache
 	handler  http.Handler
 	// stopFollow ends the goroutine that follows other replicas' metadata
@@ -109,6 +114,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 		e.cache.Follow(fctx, 5*time.Second)
 	}()
 
+	if cfg.EnabledAPI(config.APIPGMeta) {
+		url := dbURL
+		if url == "" {
+			url = metaURL
+		}
+		if e.pgmetaPool, err = exec.Open(ctx, url, exec.PoolOptions{MaxConns: 5, ConnectTimeout: cfg.ConnectTimeout, AppName: "strata-pgmeta"}); err != nil {
+			return nil, fmt.Errorf("database of the /pg/ API: %w", err)
+		}
+		e.pgmeta = pgmeta.New(pgmeta.Options{Pool: e.pgmetaPool, CryptoKey: cfg.PGMetaCryptoKey,
+			StatementTimeout: cfg.PGMetaTimeout, Log: log})
+	}
+
 	meta := metadataapi.New(st, e.cache, log)
 	meta.ShowInternal = cfg.AdminInternalErrors || cfg.DevMode
 	gql := graphql.New(e.cache, log)
@@ -116,6 +133,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql.StringifyNumbers = cfg.StringifyNumerics
 	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata, Auth: resolver, MetadataAPI: meta,
 		GraphQL:      gql,
+		PGMeta:       e.pgmeta,
 		Inconsistent: func() int { return len(e.cache.Current().Inconsistent) }}).Handler()
 	ok = true
 	return e, nil
@@ -190,6 +208,10 @@ func (e *Engine) Close() {
 	}
 	if e.sources != nil {
 		e.sources.Close()
+	}
+	if e.pgmeta != nil {
+		e.pgmeta.Close()
+		e.pgmetaPool.Close()
 	}
 	if e.metadata != nil {
 		e.metadata.Close()

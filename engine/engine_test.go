@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/engine/version"
 	"github.com/strata-dev/strata/test/enginetest"
 	"github.com/strata-dev/strata/test/pgtest"
@@ -122,5 +123,35 @@ func TestHealthzWarnsAboutInconsistentMetadata(t *testing.T) {
 	}
 	if status, _, _ := get(t, http.MethodGet, e.URL+"/healthz?strict=true", nil); status != 500 {
 		t.Errorf("GET /healthz?strict=true = %d, want 500", status)
+	}
+}
+
+// /pg/ is served by the engine for admins only, against the default
+// database, and switched off with the pgmeta API group.
+func TestPGMetaIsMountedForAdmins(t *testing.T) {
+	e := enginetest.Start(t, func(c *config.Config) { c.AdminSecrets = []string{"s3"}; c.UnauthorizedRole = "anon" })
+	admin := http.Header{"X-Hasura-Admin-Secret": {"s3"}}
+	conn, err := pgx.Connect(context.Background(), e.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "CREATE TABLE pgmeta_probe (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	status, _, body := get(t, http.MethodGet, e.URL+"/pg/tables?included_schemas=public", admin)
+	if status != 200 || !strings.Contains(body, `"name":"pgmeta_probe"`) {
+		t.Errorf("admin GET /pg/tables: %d %s", status, body)
+	}
+	for _, h := range []http.Header{nil, {"X-Hasura-Admin-Secret": {"wrong"}}, {"X-Hasura-Admin-Secret": {"s3"}, "X-Hasura-Role": {"user"}}} {
+		status, _, body := get(t, http.MethodGet, e.URL+"/pg/tables", h)
+		if status == 200 || !strings.Contains(body, `"code":"access-denied"`) || strings.Contains(body, "pgmeta_probe") {
+			t.Errorf("GET /pg/tables with %v: %d %s", h, status, body)
+		}
+	}
+
+	off := enginetest.Start(t, func(c *config.Config) { c.EnabledAPIs = []string{config.APIGraphQL, config.APIMetadata} })
+	if status, _, body := get(t, http.MethodGet, off.URL+"/pg/tables", nil); status != 404 {
+		t.Errorf("/pg/ with pgmeta disabled: %d %s", status, body)
 	}
 }

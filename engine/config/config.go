@@ -55,6 +55,11 @@ type Config struct {
 	StringifyNumerics   bool
 	EnableConsole       bool   // accepted for compatibility; Strata serves no console
 	LocalPGDir          string // where the throwaway Postgres lives; "" = a temp dir
+	// PGMetaCryptoKey decrypts the X-Connection-Encrypted header of the
+	// /pg/ API (postgres-meta's CRYPTO_KEY); empty refuses the header.
+	PGMetaCryptoKey string
+	// PGMetaTimeout bounds each statement of the /pg/ API; 0 = none.
+	PGMetaTimeout time.Duration
 }
 
 // EnabledAPI reports whether an API group is on.
@@ -132,6 +137,8 @@ func Bind(fs *pflag.FlagSet, cfg *Config) *Binder {
 	duration(&cfg.PGTimeout, "pool-timeout", "HASURA_GRAPHQL_PG_POOL_TIMEOUT", 0, "how long a request waits for a free connection; 0 waits for the request's context")
 	duration(&cfg.ConnectTimeout, "connect-timeout", "STRATA_CONNECT_TIMEOUT", 10*time.Second, "how long start-up waits for the databases")
 	boolean(&cfg.StringifyNumerics, "stringify-numeric-types", "HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", false, "return numeric types as strings")
+	str(&cfg.PGMetaCryptoKey, "pg-meta-crypto-key", "STRATA_PG_META_CRYPTO_KEY", "", "key of the /pg/ API's X-Connection-Encrypted header (postgres-meta's CRYPTO_KEY)")
+	duration(&cfg.PGMetaTimeout, "pg-meta-statement-timeout", "STRATA_PG_META_STATEMENT_TIMEOUT", 0, "statement timeout of the /pg/ API; 0 means none")
 	boolean(&cfg.EnableConsole, "enable-console", "HASURA_GRAPHQL_ENABLE_CONSOLE", false, "accepted for compatibility; Strata serves no console")
 	str(&cfg.LocalPGDir, "local-pg-dir", "STRATA_LOCAL_PG_DIR", "", "directory for the throwaway Postgres (default: a new temp dir, removed on exit)")
 	return b

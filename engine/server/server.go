@@ -28,6 +28,8 @@ type Deps struct {
 	Auth        *auth.Resolver
 	MetadataAPI *metadataapi.Service
 	GraphQL     *graphql.Engine
+	// PGMeta serves the Postgres admin API under /pg/ (nil: off).
+	PGMeta http.Handler
 	// Inconsistent counts the metadata objects that do not fit the
 	// database (nil: none are tracked yet).
 	Inconsistent func() int
@@ -60,6 +62,9 @@ func New(deps Deps) *Server {
 		s.mux.Handle("/v1alpha1/graphql", deps.GraphQL.Handler(resolve, true, false))
 		s.mux.Handle("/v1beta1/relay", deps.GraphQL.Handler(resolve, false, true))
 	}
+	if deps.PGMeta != nil && deps.Config.EnabledAPI(config.APIPGMeta) {
+		s.mux.Handle("/pg/", s.adminOnly(deps.PGMeta))
+	}
 	s.mux.HandleFunc("/", notFound)
 	return s
 }
@@ -90,6 +95,22 @@ func (s *Server) enabled(api string, m methods) methods {
 		return m
 	}
 	return methods{}
+}
+
+// adminOnly lets only admin sessions through; others get Hasura's
+// access-denied, the way the metadata API refuses them.
+func (s *Server) adminOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.deps.Auth.Resolve(r.Context(), r.Header)
+		if err == nil && !sess.IsAdmin() {
+			err = apierr.New(http.StatusBadRequest, apierr.CodeAccessDenied, "restricted access : admin only")
+		}
+		if err != nil {
+			apierr.WriteREST(w, err, false)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {
