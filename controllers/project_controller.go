@@ -141,7 +141,7 @@ func (r *ProjectReconciler) reconcile(ctx context.Context, p *stratav1alpha1.Pro
 	if replicas(p) > 1 {
 		err = r.apply(ctx, p, desiredPDB(p))
 	} else {
-		err = client.IgnoreNotFound(r.Delete(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: childMeta(p, p.Name)}))
+		err = r.remove(ctx, p, &policyv1.PodDisruptionBudget{ObjectMeta: childMeta(p, p.Name)})
 	}
 	if err != nil {
 		return outcome{}, err
@@ -295,6 +295,22 @@ func (r *ProjectReconciler) apply(ctx context.Context, p *stratav1alpha1.Project
 		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = l.Spec.ClusterIP, l.Spec.ClusterIPs
 	}
 	return r.Update(ctx, obj)
+}
+
+// remove deletes a child the spec no longer asks for, if it exists (read
+// from the cache first, so a settled pass sends no delete).
+func (r *ProjectReconciler) remove(ctx context.Context, p *stratav1alpha1.Project, obj client.Object) error {
+	err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !metav1.IsControlledBy(obj, p) {
+		return nil // not ours to delete
+	}
+	return client.IgnoreNotFound(r.Delete(ctx, obj))
 }
 
 func (r *ProjectReconciler) event(p *stratav1alpha1.Project, o outcome) {

@@ -42,8 +42,8 @@ type Engine struct {
 	// apart from the pools GraphQL shares.
 	pgmeta     *pgmeta.Handler
 	pgmetaPool *pgxpool.Pool
-	cache    *schemacache.Cache
-	handler  http.Handler
+	cache      *schemacache.Cache
+	handler    http.Handler
 	// stopFollow ends the goroutine that follows other replicas' metadata
 	// changes; followed is closed when it has.
 	stopFollow context.CancelFunc

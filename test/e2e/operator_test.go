@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -304,34 +303,25 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 	waitCondition(t, s.metadata, stratav1alpha1.ConditionStalled, metav1.ConditionTrue, "DriftDetected")
 }
 
-// A reconcile with nothing to do makes no writes: every object keeps its
-// resourceVersion through a pass of each reconciler.
+// A reconcile with nothing to do makes no writes: a pass of each reconciler
+// over settled objects sends no write request to the API server and no
+// change to the engine (the manager keeps running meanwhile, so the
+// objects' resourceVersions are not a reliable witness; the requests are).
 func TestSettledReconcileWritesNothing(t *testing.T) {
-	s := newShop(t, 2, stratav1alpha1.DriftCorrect)
+	for _, replicas := range []int32{1, 2} {
+		t.Run(fmt.Sprintf("replicas=%d", replicas), func(t *testing.T) { settledWritesNothing(t, replicas) })
+	}
+}
+
+func settledWritesNothing(t *testing.T, replicas int32) {
+	s := newShop(t, replicas, stratav1alpha1.DriftCorrect)
 	ctx := context.Background()
 	c := &writeCounter{Client: cached}
 	engines := &controllers.Engines{Reader: c, Address: node.Address}
-	objects := []client.Object{s.project, s.source, s.metadata,
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "shop"}},
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "shop"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "shop-admin-secret"}},
-		&policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "shop"}},
-	}
-	versions := func() []string {
-		var out []string
-		for _, o := range objects {
-			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, fmt.Sprintf("%T=%s", o, o.GetResourceVersion()))
-		}
-		return out
-	}
 	exp, err := s.engine(t).ExportMetadata(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := versions()
 	for _, r := range []reconcile.Reconciler{
 		&controllers.ProjectReconciler{Client: c, Engines: engines, Image: "strata:e2e"},
 		&controllers.SourceReconciler{Client: c, Engines: engines},
@@ -345,9 +335,6 @@ func TestSettledReconcileWritesNothing(t *testing.T) {
 	}
 	if len(c.writes) > 0 {
 		t.Errorf("a settled reconcile sent %d writes: %v", len(c.writes), c.writes)
-	}
-	if after := versions(); !slices.Equal(before, after) {
-		t.Errorf("a settled reconcile wrote:\nbefore %v\nafter  %v", before, after)
 	}
 	if again, err := s.engine(t).ExportMetadata(ctx); err != nil || again.ResourceVersion != exp.ResourceVersion {
 		t.Errorf("a settled reconcile changed the engine's metadata: resource_version %d -> %+v (%v)", exp.ResourceVersion, again, err)
