@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 MANIFEST    ?= ../shared/conformance/hasura/manifest.json
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build run test unit lint generate manifests envtest postgres conformance conformance-report bench clean help
+.PHONY: all build run test unit lint generate manifests manifests-check envtest postgres conformance conformance-report bench clean help
 
 all: build
 
@@ -58,7 +58,10 @@ conformance: postgres ## run the Hasura conformance suite and print every failur
 unit: postgres ## go test everything (needs envtest binaries)
 	KUBEBUILDER_ASSETS="$$(bash hack/setup-envtest.sh)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-test: lint conformance-report unit ## everything CI runs
+manifests-check: ## kustomize build config/default, helm lint/template charts/strata
+	@bash hack/check-manifests.sh
+
+test: lint manifests-check conformance-report unit ## everything CI runs
 
 bench: postgres ## side-by-side benchmarks (engine vs baseline, same run)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./test/bench/...

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	stratav1alpha1 "github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/controllers/hasuraproject"
 	engineclient "github.com/strata-dev/strata/engine/client"
 )
 
@@ -48,6 +49,8 @@ const (
 	ReasonMetadataRejected   = "MetadataRejected"
 	ReasonSuspended          = "Suspended"
 	ReasonConflict           = "ResourceVersionConflict"
+	ReasonGitFailed          = "GitOperationFailed"
+	ReasonMigrationFailed    = "MigrationFailed"
 )
 
 // maxApplyAttempts bounds the export-decide-apply rounds of one pass when
@@ -134,28 +137,55 @@ func (r *MetadataReconciler) reconcile(ctx context.Context, m *stratav1alpha1.Me
 		}
 		return stalled(ReasonConflictingManager, "Metadata %q already manages Project %q", other, m.Spec.ProjectRef.Name), nil
 	}
-	desired, wait, err := r.desired(ctx, m)
+	engine, project, wait, err := engineOf(ctx, r.Client, r.Engines, m.Namespace, m.Spec.ProjectRef)
 	if wait != nil || err != nil {
 		return deref(wait), err
 	}
-	engine, _, wait, err := engineOf(ctx, r.Client, r.Engines, m.Namespace, m.Spec.ProjectRef)
+	desired, git, wait, err := r.desired(ctx, m, project)
 	if wait != nil || err != nil {
 		return deref(wait), err
 	}
+	if git != nil && git.Commit != m.Status.AppliedRevision {
+		// A new commit: its migrations first, so the metadata finds the
+		// tables it tracks.
+		if missing, err := unattachedSource(ctx, engine, git.Migrations); err != nil || missing != "" {
+			if err != nil {
+				return waiting(ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), nil
+			}
+			return waiting(ReasonDependencyNotReady, 10*time.Second, "migrations of commit %s are for source %q, which is not attached: create a Source for it", short(git.Commit), missing), nil
+		}
+		n, err := applyMigrations(ctx, engine, git.Migrations)
+		if err != nil {
+			return stalled(ReasonMigrationFailed, "commit %s: %v", short(git.Commit), err), nil
+		}
+		if n > 0 {
+			r.record(m, corev1.EventTypeNormal, "MigrationsApplied", "applied %d migrations of commit %s", n, short(git.Commit))
+		}
+	}
+	o := r.apply(ctx, m, engine, desired)
+	if git != nil && (o.ready || o.reason == ReasonInconsistent) {
+		m.Status.AppliedRevision = git.Commit
+	}
+	return o, nil
+}
+
+// apply runs export-decide-apply rounds until one is not refused for a
+// conflict, or gives up for this pass.
+func (r *MetadataReconciler) apply(ctx context.Context, m *stratav1alpha1.Metadata, engine *engineclient.Client, desired json.RawMessage) outcome {
 	for attempt := 0; attempt < maxApplyAttempts; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return outcome{}, ctx.Err()
+				return waiting(ReasonProgressing, time.Second, "interrupted")
 			case <-time.After(time.Duration(50<<attempt) * time.Millisecond):
 			}
 		}
 		o, retry := r.sync(ctx, m, engine, desired)
 		if !retry {
-			return o, nil
+			return o
 		}
 	}
-	return waiting(ReasonConflict, 2*time.Second, "the engine's metadata kept changing while applying; retrying"), nil
+	return waiting(ReasonConflict, 2*time.Second, "the engine's metadata kept changing while applying; retrying")
 }
 
 // sync is one export-decide-apply round; retry is true when the engine
@@ -243,32 +273,86 @@ func (r *MetadataReconciler) report(m *stratav1alpha1.Metadata, cons *engineclie
 	return done(message)
 }
 
-// desired reads the desired document from the spec or its ConfigMaps.
-func (r *MetadataReconciler) desired(ctx context.Context, m *stratav1alpha1.Metadata) (json.RawMessage, *outcome, error) {
+// desired reads the desired document from the spec, its ConfigMaps, or
+// the Project's git repository (then with the commit's migrations).
+func (r *MetadataReconciler) desired(ctx context.Context, m *stratav1alpha1.Metadata, p *stratav1alpha1.Project) (json.RawMessage, *gitProject, *outcome, error) {
+	wait := func(o outcome) (json.RawMessage, *gitProject, *outcome, error) { return nil, nil, &o, nil }
 	switch {
 	case m.Spec.Metadata != nil:
-		return m.Spec.Metadata.Raw, nil, nil
+		return m.Spec.Metadata.Raw, nil, nil, nil
 	case len(m.Spec.ConfigMapRefs) > 0:
 		cms := make([]corev1.ConfigMap, len(m.Spec.ConfigMapRefs))
 		for i, ref := range m.Spec.ConfigMapRefs {
 			err := r.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: ref.Name}, &cms[i])
 			if apierrors.IsNotFound(err) {
-				o := waiting(ReasonDependencyNotReady, 0, "waiting for ConfigMap %q", ref.Name)
-				return nil, &o, nil
+				return wait(waiting(ReasonDependencyNotReady, 0, "waiting for ConfigMap %q", ref.Name))
 			}
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 		doc, err := mergeDocuments(cms)
 		if err != nil {
-			o := stalled(ReasonInvalidSpec, "%v", err)
-			return nil, &o, nil
+			return wait(stalled(ReasonInvalidSpec, "%v", err))
 		}
-		return doc, nil, nil
+		return doc, nil, nil, nil
 	default:
-		o := stalled(ReasonInvalidSpec, "fromGit is not supported yet: give the metadata inline or in ConfigMaps")
+		g, o, err := r.fromGit(ctx, p)
+		if o != nil || err != nil {
+			return nil, nil, o, err
+		}
+		return g.Metadata, g, nil, nil
+	}
+}
+
+// gitProject is one commit of a Project's Hasura CLI project.
+type gitProject struct {
+	Commit string
+	*hasuraproject.Project
+}
+
+// fromGit fetches the Project's repository and reads the project in it.
+func (r *MetadataReconciler) fromGit(ctx context.Context, p *stratav1alpha1.Project) (*gitProject, *outcome, error) {
+	g := p.Spec.Git
+	if g == nil {
+		o := stalled(ReasonInvalidSpec, "fromGit is set but Project %q has no spec.git", p.Name)
 		return nil, &o, nil
+	}
+	repo := hasuraproject.Repository{URL: g.URL, Branch: g.Branch, Revision: g.Revision}
+	if ref := g.CredentialsSecretRef; ref != nil {
+		var s corev1.Secret
+		if err := r.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}, &s); err != nil {
+			if apierrors.IsNotFound(err) {
+				o := waiting(ReasonSecretNotFound, 0, "waiting for Secret %q with the git credentials", ref.Name)
+				return nil, &o, nil
+			}
+			return nil, nil, err
+		}
+		repo.Username, repo.Password = string(s.Data["username"]), string(s.Data["password"])
+		if tok, ok := s.Data["token"]; ok {
+			repo.Password = string(tok)
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	co, err := hasuraproject.Fetch(fctx, repo)
+	if err != nil {
+		o := waiting(ReasonGitFailed, 30*time.Second, "%v", err)
+		return nil, &o, nil
+	}
+	proj, err := hasuraproject.Load(co.FS, g.Directory)
+	if err != nil {
+		o := stalled(ReasonInvalidSpec, "commit %s: %v", short(co.Commit), err)
+		return nil, &o, nil
+	}
+	return &gitProject{Commit: co.Commit, Project: proj}, nil, nil
+}
+
+func short(commit string) string { return commit[:min(len(commit), 12)] }
+
+func (r *MetadataReconciler) record(m *stratav1alpha1.Metadata, kind, reason, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(m, nil, kind, reason, "Apply", format, args...)
 	}
 }
 

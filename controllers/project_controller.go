@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -78,6 +79,8 @@ func (r *ProjectReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(enqueueByIndex[*stratav1alpha1.ProjectList](mgr.GetClient(), indexProjectSecrets))).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(enqueueByIndex[*stratav1alpha1.ProjectList](mgr.GetClient(), indexProjectConfigMaps))).
 		Named("project").
+		// Each pass mostly waits on the API server: a few at once.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
 }
 
@@ -279,7 +282,12 @@ func (r *ProjectReconciler) apply(ctx context.Context, p *stratav1alpha1.Project
 	err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
 	switch {
 	case apierrors.IsNotFound(err):
-		return r.Create(ctx, obj)
+		// AlreadyExists means our cache has not seen an object an earlier
+		// pass created; its watch event brings us back to check it.
+		if err := r.Create(ctx, obj); !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
 	case err != nil:
 		return err
 	case live.GetAnnotations()[annotationSpecHash] == hash:

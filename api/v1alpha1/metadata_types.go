@@ -77,6 +77,10 @@ type MetadataStatus struct {
 	// last applied and the drift policy is Report.
 	// +optional
 	Drifted bool `json:"drifted,omitempty"`
+	// AppliedRevision is the git commit (fromGit) whose migrations and
+	// metadata were last applied.
+	// +optional
+	AppliedRevision string `json:"appliedRevision,omitempty"`
 	// LastAppliedTime of the last successful apply.
 	// +optional
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
@@ -107,6 +111,7 @@ type InconsistentObject struct {
 // +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.projectRef.name`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Version",type=integer,JSONPath=`.status.appliedResourceVersion`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.appliedRevision`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Metadata struct {
 	metav1.TypeMeta   `json:",inline"`

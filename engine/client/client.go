@@ -239,3 +239,39 @@ func (c *Client) UpdateSource(ctx context.Context, resourceVersion *int64, name 
 func (c *Client) DropSource(ctx context.Context, name string) error {
 	return c.Metadata(ctx, Request{Type: "pg_drop_source", Args: map[string]any{"name": name, "cascade": true}}, nil)
 }
+
+// SQLResult is run_sql's answer: result_type "TuplesOk" with the rows as
+// text (the first row holds the column names) or "CommandOk".
+type SQLResult struct {
+	ResultType string      `json:"result_type"`
+	Result     [][]*string `json:"result"`
+}
+
+// RunSQL runs SQL on a source through /v2/query run_sql, in one
+// transaction. readOnly runs it in a read-only transaction, which also
+// tells the engine no schema changes need following.
+func (c *Client) RunSQL(ctx context.Context, source, sql string, readOnly bool) (*SQLResult, error) {
+	body, err := json.Marshal(Request{Type: "run_sql", Args: map[string]any{"source": source, "sql": sql, "read_only": readOnly}})
+	if err != nil {
+		return nil, err
+	}
+	var out SQLResult
+	if err := c.do(ctx, http.MethodPost, "/v2/query", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RunSQLBulk runs several statements on a source through one /v2/query
+// bulk request, which the engine runs in one transaction: all or nothing.
+func (c *Client) RunSQLBulk(ctx context.Context, source string, sqls ...string) error {
+	steps := make([]Request, len(sqls))
+	for i, s := range sqls {
+		steps[i] = Request{Type: "run_sql", Args: map[string]any{"source": source, "sql": s}}
+	}
+	body, err := json.Marshal(Request{Type: "bulk", Args: steps})
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, "/v2/query", body, nil)
+}

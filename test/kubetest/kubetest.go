@@ -46,6 +46,9 @@ func Start() (*Env, error) {
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 	}
+	// envtest's default Service range is a /24: 254 Services. Fleet tests
+	// create more (one per Project).
+	te.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	cfg, err := te.Start()
 	if err != nil {
 		return nil, fmt.Errorf("kubetest: start envtest: %w", err)
