@@ -394,3 +394,29 @@ func (s *statusCounter) Patch(ctx context.Context, o client.Object, p client.Pat
 	s.w.note("status patch", o)
 	return s.SubResourceWriter.Patch(ctx, o, p, opts...)
 }
+
+// Deleting a Project leaves nothing behind that would block: its children
+// are controlled by it (the garbage collector, absent from envtest, removes
+// them; checked in TestProjectSourceMetadataServeAQuery), the local node
+// stops its engine, and a Source of the deleted Project is released
+// without an engine to drop it from.
+func TestDeletingAProjectReleasesItsSources(t *testing.T) {
+	s := newShop(t, 1, stratav1alpha1.DriftCorrect)
+	ctx := context.Background()
+	if err := env.Client.Delete(ctx, s.project); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Project gone", func() (bool, string) {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(s.project), &stratav1alpha1.Project{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	if err := env.Client.Delete(ctx, s.source); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Source released", func() (bool, string) {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(s.source), &stratav1alpha1.Source{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	// The Metadata of a Project that is gone waits for it.
+	waitCondition(t, s.metadata, stratav1alpha1.ConditionReady, metav1.ConditionFalse, "DependencyNotReady")
+}
