@@ -12,6 +12,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/strata-dev/strata/test/testlog"
 )
 
 // jwksServer is a local JWK endpoint whose keys, headers and status the
@@ -237,7 +239,7 @@ func TestJWKRefreshFailureKeepsKeys(t *testing.T) {
 	k := keys(t)
 	srv := newJWKSServer(t, "max-age=60", jwk(k.ed.Public(), "k1", ""))
 	clk := newClock()
-	var logs syncBuffer
+	var logs testlog.Buffer
 	r, err := NewResolver(Options{AdminSecrets: []string{adminSecret}, JWT: []string{jsonConfig(t, map[string]any{"jwk_url": srv.URL})},
 		Now: clk.Now, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
@@ -370,22 +372,4 @@ func TestHTTPExpiry(t *testing.T) {
 			t.Errorf("Cache-Control %q Expires %q: got %v %v, want +%v %v", tc.cc, tc.expires, got, known, tc.want, tc.known)
 		}
 	}
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/strata-dev/strata/test/testlog"
 )
 
 // hookServer is a local auth webhook that records what it receives and
@@ -184,7 +186,7 @@ func TestWebhookCache(t *testing.T) {
 	hook := newHookServer(t)
 	hook.respond(200, `{"X-Hasura-Role":"user","x-hasura-user-id":"1","Cache-Control":"max-age=60"}`)
 	clk := newClock()
-	var logs syncBuffer
+	var logs testlog.Buffer
 	r := hookResolver(t, clk, hook.URL, "GET", slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	s, err := resolve(t, r, clientHeaders())

@@ -20,6 +20,8 @@ import (
 
 	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/auth"
+
+	"github.com/strata-dev/strata/test/testlog"
 )
 
 const (
@@ -150,33 +152,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testEnv struct {
 	url    string
 	exec   *fakeExec
 	served chan struct{} // one value per ServeHTTP that returned
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 }
 
 func newEnv(t *testing.T, configure func(*Handler)) *testEnv {
 	t.Helper()
-	e := &testEnv{exec: newFakeExec(), served: make(chan struct{}, 16), logs: &syncBuffer{}}
+	e := &testEnv{exec: newFakeExec(), served: make(chan struct{}, 16), logs: &testlog.Buffer{}}
 	resolver, err := auth.NewResolver(auth.Options{AdminSecrets: []string{adminSecret}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +30,8 @@ import (
 	"github.com/strata-dev/strata/test/kubetest"
 	"github.com/strata-dev/strata/test/localnode"
 	"github.com/strata-dev/strata/test/pgtest"
+
+	"github.com/strata-dev/strata/test/testlog"
 )
 
 var (
@@ -39,7 +40,7 @@ var (
 	// cached is the manager's client: the reconcilers' view, with its
 	// field indexes.
 	cached client.Client
-	logs   syncBuffer // operator and engine logs, printed when a test fails
+	logs   testlog.Buffer // operator and engine logs, printed when a test fails
 )
 
 func TestMain(m *testing.M) {
@@ -225,24 +226,4 @@ func update[T client.Object](t *testing.T, o T, change func(T)) {
 		}
 	}
 	t.Fatalf("update %s: kept conflicting", o.GetName())
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 4<<20 { // keep the tail only
-		b.buf.Reset()
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -3,18 +3,18 @@
 package enginetest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/strata-dev/strata/engine"
 	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/test/pgtest"
+
+	"github.com/strata-dev/strata/test/testlog"
 )
 
 // Engine is a running engine.
@@ -35,7 +35,7 @@ func Start(t testing.TB, configure func(*config.Config)) *Engine {
 	if configure != nil {
 		configure(cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,21 +63,4 @@ func Start(t testing.TB, configure func(*config.Config)) *Engine {
 		}
 	})
 	return &Engine{URL: "http://" + ln.Addr().String(), DatabaseURL: cfg.DatabaseURL, Config: cfg}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
