@@ -27,6 +27,7 @@ import (
 	stratav1alpha1 "github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/controllers"
 	engineclient "github.com/strata-dev/strata/engine/client"
+	"github.com/strata-dev/strata/test/argocd"
 	"github.com/strata-dev/strata/test/kubetest"
 	"github.com/strata-dev/strata/test/localnode"
 	"github.com/strata-dev/strata/test/pgtest"
@@ -149,6 +150,16 @@ func waitReady(t *testing.T, o conditioned) {
 		if meta.FindStatusCondition(conds, c) != nil {
 			t.Errorf("%T %s: Ready but %s is present: %+v", o, o.GetName(), c, conds)
 		}
+	}
+	wantHealth(t, o, "Healthy")
+}
+
+// wantHealth checks what Argo CD's health check (config/argocd/health.lua)
+// makes of the object as the operator left it.
+func wantHealth(t *testing.T, o client.Object, want string) {
+	t.Helper()
+	if status, msg, err := argocd.Health(o); err != nil || status != want {
+		t.Errorf("%T %s: Argo CD health %s (%s), err %v; want %s", o, o.GetName(), status, msg, err, want)
 	}
 }
 

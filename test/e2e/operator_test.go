@@ -221,6 +221,7 @@ func TestDriftCorrectedOrReported(t *testing.T) {
 	waitReady(t, s.metadata)
 	rv := outsideChange("kept-edit")
 	waitCondition(t, s.metadata, stratav1alpha1.ConditionStalled, metav1.ConditionTrue, "DriftDetected")
+	wantHealth(t, s.metadata, "Degraded")
 	if !s.metadata.Status.Drifted {
 		t.Errorf("status.drifted not set: %+v", s.metadata.Status)
 	}
