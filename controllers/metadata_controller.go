@@ -102,24 +102,9 @@ func (r *MetadataReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	before := m.DeepCopy()
 	o, err := r.reconcile(ctx, &m)
-	if err != nil {
-		o = waiting(ReasonProgressing, 0, "%v", err)
-	}
-	if o.ready || o.stalled {
-		m.Status.ObservedGeneration = m.Generation
-	}
-	setConditions(&m.Status.Conditions, m.Generation, o)
-	if perr := patchStatus(ctx, r.Client, before, &m, func(m *stratav1alpha1.Metadata) any { return m.Status }); perr != nil && err == nil {
-		err = perr
-	}
-	if r.Recorder != nil && (readyOf(before.Status.Conditions) != readyOf(m.Status.Conditions) ||
-		before.Status.AppliedResourceVersion != m.Status.AppliedResourceVersion || before.Status.Drifted != m.Status.Drifted) {
-		kind := corev1.EventTypeNormal
-		if !o.ready {
-			kind = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(&m, nil, kind, o.reason, "Apply", "%s", o.message)
-	}
+	o, err = conclude(ctx, r.Client, r.Recorder, before, &m, func(m *stratav1alpha1.Metadata) kstatus {
+		return kstatus{conditions: &m.Status.Conditions, observedGeneration: &m.Status.ObservedGeneration, all: m.Status}
+	}, o, err, before.Status.AppliedResourceVersion != m.Status.AppliedResourceVersion || before.Status.Drifted != m.Status.Drifted)
 	if o.requeue == 0 && !m.Spec.Suspend && (o.ready || o.reason == ReasonDriftDetected || o.reason == ReasonInconsistent) {
 		// Drift and the engine's consistency can only be polled.
 		o.requeue = resync(r.Resync)

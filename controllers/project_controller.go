@@ -95,18 +95,10 @@ func (r *ProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	before := p.DeepCopy()
 	o, err := r.reconcile(ctx, &p)
-	if err != nil {
-		// A failed write to the API server: the workqueue's backoff is
-		// the right retry, and status says what we were doing.
-		o = waiting(ReasonProgressing, 0, "%v", err)
-	}
-	setConditions(&p.Status.Conditions, p.Generation, o)
-	if perr := patchStatus(ctx, r.Client, before, &p, func(p *stratav1alpha1.Project) any { return p.Status }); perr != nil && err == nil {
-		err = perr
-	}
-	if before.Status.ReadyReplicas != p.Status.ReadyReplicas || readyOf(before.Status.Conditions) != readyOf(p.Status.Conditions) {
-		r.event(&p, o)
-	}
+	o, err = conclude(ctx, r.Client, r.Recorder, before, &p, func(p *stratav1alpha1.Project) kstatus {
+		// observedGeneration moves in reconcile, once the children match.
+		return kstatus{conditions: &p.Status.Conditions, all: p.Status}
+	}, o, err, before.Status.ReadyReplicas != p.Status.ReadyReplicas)
 	return o.result(), err
 }
 
@@ -319,15 +311,4 @@ func (r *ProjectReconciler) remove(ctx context.Context, p *stratav1alpha1.Projec
 		return nil // not ours to delete
 	}
 	return client.IgnoreNotFound(r.Delete(ctx, obj))
-}
-
-func (r *ProjectReconciler) event(p *stratav1alpha1.Project, o outcome) {
-	if r.Recorder == nil {
-		return
-	}
-	kind := corev1.EventTypeNormal
-	if !o.ready && o.stalled {
-		kind = corev1.EventTypeWarning
-	}
-	r.Recorder.Eventf(p, nil, kind, o.reason, "Reconcile", "%s", o.message)
 }

@@ -106,23 +106,9 @@ func (r *SourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	before := s.DeepCopy()
 	o, err := r.reconcile(ctx, &s)
-	if err != nil {
-		o = waiting(ReasonProgressing, 0, "%v", err)
-	}
-	if o.ready || o.stalled {
-		s.Status.ObservedGeneration = s.Generation
-	}
-	setConditions(&s.Status.Conditions, s.Generation, o)
-	if perr := patchStatus(ctx, r.Client, before, &s, func(s *stratav1alpha1.Source) any { return s.Status }); perr != nil && err == nil {
-		err = perr
-	}
-	if readyOf(before.Status.Conditions) != readyOf(s.Status.Conditions) && r.Recorder != nil {
-		kind := corev1.EventTypeNormal
-		if !o.ready {
-			kind = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(&s, nil, kind, o.reason, "Reconcile", "%s", o.message)
-	}
+	o, err = conclude(ctx, r.Client, r.Recorder, before, &s, func(s *stratav1alpha1.Source) kstatus {
+		return kstatus{conditions: &s.Status.Conditions, observedGeneration: &s.Status.ObservedGeneration, all: s.Status}
+	}, o, err, false)
 	if o.ready && o.requeue == 0 {
 		o.requeue = resync(r.Resync)
 	}

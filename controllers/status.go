@@ -2,13 +2,14 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -84,15 +85,44 @@ func (o outcome) result() ctrl.Result {
 	return ctrl.Result{RequeueAfter: o.requeue}
 }
 
-// patchStatus writes obj's status if it differs from before's, so a pass
-// that changes nothing makes no write.
-func patchStatus[T client.Object](ctx context.Context, c client.Client, before, obj T, status func(T) any) error {
-	if equality.Semantic.DeepEqual(status(before), status(obj)) {
-		return nil
-	}
-	return c.Status().Patch(ctx, obj, client.MergeFrom(before))
+// kstatus is the part of a kind's status every pass ends with.
+type kstatus struct {
+	conditions *[]metav1.Condition
+	// observedGeneration, when set, moves to the object's generation once
+	// the outcome is final (ready or stalled); nil when the reconciler
+	// moves it itself.
+	observedGeneration *int64
+	// all is the whole status, compared to decide whether to write it.
+	all any
 }
 
-// errStop ends a pass early without an error: the step has recorded why
-// in the outcome.
-var errStop = errors.New("stop this pass")
+// conclude ends a pass the same way for every kind: an error (a failed
+// API call) becomes a Reconciling outcome and is returned so the
+// workqueue backs off; the conditions follow the outcome; the status is
+// written only when it changed; an event is recorded when Ready flips or
+// notable says so.
+func conclude[T client.Object](ctx context.Context, c client.Client, rec events.EventRecorder, before, obj T,
+	status func(T) kstatus, o outcome, err error, notable bool) (outcome, error) {
+	if err != nil {
+		o = waiting(ReasonProgressing, 0, "%v", err)
+	}
+	now, was := status(obj), status(before)
+	if now.observedGeneration != nil && (o.ready || o.stalled) {
+		*now.observedGeneration = obj.GetGeneration()
+	}
+	setConditions(now.conditions, obj.GetGeneration(), o)
+	// Read the status again: all is a copy taken before the changes.
+	if !equality.Semantic.DeepEqual(was.all, status(obj).all) {
+		if perr := c.Status().Patch(ctx, obj, client.MergeFrom(before)); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if rec != nil && (notable || readyOf(*was.conditions) != readyOf(*now.conditions)) {
+		kind := corev1.EventTypeNormal
+		if !o.ready && o.reason != ReasonProgressing {
+			kind = corev1.EventTypeWarning
+		}
+		rec.Eventf(obj, nil, kind, o.reason, "Reconcile", "%s", o.message)
+	}
+	return o, err
+}
