@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -47,6 +48,12 @@ type statement struct {
 // compileOperation checks the operation against the role's schema and
 // compiles it.
 func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefinition, vars map[string]*variable, stringify bool) (*plan, *errAt) {
+	return compileOperationSplit(m, s, op, vars, stringify, false)
+}
+
+// compileOperationSplit is compileOperation; split gives every root field
+// of a query its own statement instead of one per source (explain).
+func compileOperationSplit(m *schema.Model, s *schema.Schema, op *ast.OperationDefinition, vars map[string]*variable, stringify, split bool) (*plan, *errAt) {
 	co := &coercer{schema: s.AST, vars: vars}
 	rootType := s.AST.Query
 	switch op.Operation {
@@ -73,7 +80,7 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 		return compileMutation(m, s, co, p, fields, stringify)
 	}
 	compilers := map[string]*compiler{}
-	var order []string
+	var order, orderSrc []string
 	cols := map[string][]string{}
 	session := map[string]bool{}
 	for _, cf := range fields {
@@ -105,7 +112,11 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 		} else if len(m.Sources) > 0 {
 			src = m.Sources[0].Name
 		}
-		c := compilers[src]
+		key := src
+		if split {
+			key = src + "\x00" + strconv.Itoa(len(p.fields))
+		}
+		c := compilers[key]
 		if c == nil {
 			c = &compiler{coercer: co, s: s, session: session, stringify: stringify}
 			for _, ms := range m.Sources {
@@ -113,8 +124,8 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 					c.resolved = ms.Resolved
 				}
 			}
-			compilers[src] = c
-			order = append(order, src)
+			compilers[key] = c
+			order, orderSrc = append(order, key), append(orderSrc, src)
 		}
 		args, err := c.fieldArgs(f, fd, path)
 		if err != nil {
@@ -127,11 +138,11 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 		if err != nil {
 			return nil, err
 		}
-		p.fields = append(p.fields, planField{key: cf.key, stmt: slices.Index(order, src), col: len(cols[src])})
-		cols[src] = append(cols[src], expr)
+		p.fields = append(p.fields, planField{key: cf.key, stmt: slices.Index(order, key), col: len(cols[key])})
+		cols[key] = append(cols[key], expr)
 	}
-	for _, src := range order {
-		p.stmts = append(p.stmts, &statement{source: src, sql: "SELECT " + strings.Join(cols[src], ", ") + sessionFrom, params: compilers[src].params})
+	for i, key := range order {
+		p.stmts = append(p.stmts, &statement{source: orderSrc[i], sql: "SELECT " + strings.Join(cols[key], ", ") + sessionFrom, params: compilers[key].params})
 	}
 	for v := range session {
 		p.sessionVars = append(p.sessionVars, v)

@@ -107,9 +107,27 @@ func (t *txn) exec(ctx context.Context, ep endpoint, req *request, path string) 
 	}
 	res, err := op(ctx, t, req)
 	if err != nil {
+		if ep == queryV1 {
+			err = argsParsePath(err)
+		}
 		return nil, rebase(err, path)
 	}
 	return res, nil
+}
+
+// argsParsePath drops "args" from the path of an error parsing a /v1/query
+// operation's arguments: Hasura parses them with aeson's generic tagged
+// decoder, whose paths start inside args ("$.url", not "$.args.url").
+func argsParsePath(err error) error {
+	var e *apierr.Error
+	if !errors.As(err, &e) || e.Code != apierr.CodeParseFailed {
+		return err
+	}
+	rest, ok := strings.CutPrefix(e.Path, "$.args")
+	if !ok || (rest != "" && rest[0] != '.' && rest[0] != '[') {
+		return err
+	}
+	return e.WithPath("$" + rest)
 }
 
 // rebase moves an operation's error path ("$.args...") under the

@@ -306,6 +306,14 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 		}
 		return t.commitSQL()
 	}
+	// A source whose SQL is still uncommitted is checked against the
+	// catalog its transaction sees: read from outside, the tables the
+	// request created would be missing.
+	for name := range t.sql {
+		if _, err := t.catalog(ctx, name); err != nil {
+			return err
+		}
+	}
 	after := t.svc.cache.Build(ctx, t.md, t.catalogs)
 	if !t.allowInconsistent {
 		if err := newInconsistencies(t.base.Inconsistent, after.Inconsistent, t.target); err != nil {
