@@ -21,11 +21,14 @@ import (
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/engine/exec"
+	"github.com/strata-dev/strata/engine/explain"
 	"github.com/strata-dev/strata/engine/graphql"
 	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
 	"github.com/strata-dev/strata/engine/metadata/store"
+	"github.com/strata-dev/strata/engine/pgdump"
 	"github.com/strata-dev/strata/engine/pglocal"
 	"github.com/strata-dev/strata/engine/pgmeta"
+	"github.com/strata-dev/strata/engine/rest"
 	"github.com/strata-dev/strata/engine/schemacache"
 	"github.com/strata-dev/strata/engine/server"
 	"github.com/strata-dev/strata/engine/version"
@@ -131,9 +134,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql := graphql.New(e.cache, log)
 	gql.ShowInternal = meta.ShowInternal
 	gql.StringifyNumbers = cfg.StringifyNumerics
+	restAPI := rest.New(e.cache, gql, resolver.Resolve, log)
+	explainAPI := explain.New(e.cache, gql, resolver.Resolve, log)
+	explainAPI.ShowInternal = meta.ShowInternal
+	pgDump := pgdump.New(pgdump.Options{Cache: e.cache, LookupEnv: lookupEnv(dbURL), Resolve: resolver.Resolve,
+		Log: log, ShowInternal: meta.ShowInternal})
 	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata, Auth: resolver, MetadataAPI: meta,
 		GraphQL:      gql,
 		PGMeta:       e.pgmeta,
+		REST:         restAPI,
+		Swagger:      restAPI.OpenAPI(),
+		Explain:      explainAPI,
+		PGDump:       pgDump,
 		Inconsistent: func() int { return len(e.cache.Current().Inconsistent) }}).Handler()
 	ok = true
 	return e, nil

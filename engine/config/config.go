@@ -60,6 +60,36 @@ type Config struct {
 	PGMetaCryptoKey string
 	// PGMetaTimeout bounds each statement of the /pg/ API; 0 = none.
 	PGMetaTimeout time.Duration
+	// WSReadCookie keeps the Cookie header of websocket handshakes when
+	// CORS is disabled (Hasura drops it then, unless told otherwise).
+	WSReadCookie bool
+	// MetricsSecret is the bearer token /v1/metrics asks for; empty
+	// serves the metrics to anyone who can reach them (the metrics API
+	// group is off unless switched on).
+	MetricsSecret string
+	// EnableAllowlist is HASURA_GRAPHQL_ENABLE_ALLOWLIST: only queries in
+	// the metadata's allow list may run. Parsed and reported by
+	// /v1alpha1/config; the GraphQL executor enforces it.
+	EnableAllowlist bool
+	// Multiplexed subscriptions: batch size and how often results are
+	// refetched, for live queries and for streaming subscriptions.
+	LiveQueriesBatchSize            int
+	LiveQueriesRefetchInterval      time.Duration
+	StreamingQueriesBatchSize       int
+	StreamingQueriesRefetchInterval time.Duration
+	// ExperimentalFeatures are the HASURA_GRAPHQL_EXPERIMENTAL_FEATURES
+	// keys, in Hasura's order, without duplicates.
+	ExperimentalFeatures []string
+}
+
+// Experimental features Hasura v2 knows (Server/Types.hs), in its order.
+// They are accepted so existing deployments start; /v1alpha1/config
+// reports them.
+var knownExperimentalFeatures = []string{
+	"inherited_roles", "optimize_permission_filters", "naming_convention", "streaming_subscriptions",
+	"apollo_federation", "hide_update_many_fields", "bigquery_string_numeric_input",
+	"hide_aggregation_predicates", "hide_stream_fields", "group_by_aggregations",
+	"disable_postgres_arrays", "no_null_unbound_variable_default", "remove_empty_subscription_responses",
 }
 
 // EnabledAPI reports whether an API group is on.
@@ -92,8 +122,10 @@ type Binder struct {
 	fs       *pflag.FlagSet
 	settings []setting
 	// raw values of list-like and level settings, validated in Finish
-	adminSecret, adminSecrets, enabledAPIs, logLevel, jwtSecrets string
-	cfg                                                          *Config
+	adminSecret, adminSecrets, enabledAPIs, logLevel, jwtSecrets, experimental string
+	// subscription refetch intervals, in milliseconds as Hasura takes them
+	liveRefetchMS, streamRefetchMS int
+	cfg                            *Config
 }
 
 // Bind registers every engine flag on fs, writing into cfg.
@@ -141,6 +173,14 @@ func Bind(fs *pflag.FlagSet, cfg *Config) *Binder {
 	duration(&cfg.PGMetaTimeout, "pg-meta-statement-timeout", "STRATA_PG_META_STATEMENT_TIMEOUT", 0, "statement timeout of the /pg/ API; 0 means none")
 	boolean(&cfg.EnableConsole, "enable-console", "HASURA_GRAPHQL_ENABLE_CONSOLE", false, "accepted for compatibility; Strata serves no console")
 	str(&cfg.LocalPGDir, "local-pg-dir", "STRATA_LOCAL_PG_DIR", "", "directory for the throwaway Postgres (default: a new temp dir, removed on exit)")
+	boolean(&cfg.WSReadCookie, "ws-read-cookie", "HASURA_GRAPHQL_WS_READ_COOKIE", false, "read the Cookie header of websocket handshakes although CORS is disabled")
+	str(&cfg.MetricsSecret, "metrics-secret", "HASURA_GRAPHQL_METRICS_SECRET", "", "bearer token of /v1/metrics (metrics API group)")
+	boolean(&cfg.EnableAllowlist, "enable-allowlist", "HASURA_GRAPHQL_ENABLE_ALLOWLIST", false, "only accept GraphQL queries in the allow list")
+	integer(&cfg.LiveQueriesBatchSize, "live-queries-multiplexed-batch-size", "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE", 100, "live queries are multiplexed in batches of this size")
+	integer(&b.liveRefetchMS, "live-queries-multiplexed-refetch-interval", "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", 1000, "live query results are refetched at most once in this interval (milliseconds)")
+	integer(&cfg.StreamingQueriesBatchSize, "streaming-queries-multiplexed-batch-size", "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE", 100, "streaming subscriptions are multiplexed in batches of this size")
+	integer(&b.streamRefetchMS, "streaming-queries-multiplexed-refetch-interval", "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", 1000, "streaming subscription results are refetched at most once in this interval (milliseconds)")
+	str(&b.experimental, "experimental-features", "HASURA_GRAPHQL_EXPERIMENTAL_FEATURES", "", "comma-separated experimental features: "+strings.Join(knownExperimentalFeatures, ","))
 	return b
 }
 
@@ -206,6 +246,38 @@ func (b *Binder) finish() error {
 	if c.PGConnections < 1 {
 		return fmt.Errorf("invalid connections %d: must be at least 1", c.PGConnections)
 	}
+	if _, err := c.CORS(); err != nil {
+		return err
+	}
+	for _, n := range []struct {
+		env string
+		v   int
+	}{
+		{"HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE", c.LiveQueriesBatchSize},
+		{"HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE", c.StreamingQueriesBatchSize},
+	} {
+		if n.v < 0 {
+			return fmt.Errorf("invalid %s %d: batch size should be a non negative integer", n.env, n.v)
+		}
+	}
+	for _, n := range []struct {
+		env string
+		ms  int
+		p   *time.Duration
+	}{
+		{"HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", b.liveRefetchMS, &c.LiveQueriesRefetchInterval},
+		{"HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", b.streamRefetchMS, &c.StreamingQueriesRefetchInterval},
+	} {
+		if n.ms < 0 {
+			return fmt.Errorf("invalid %s %d: refetch interval should be a non negative integer (milliseconds)", n.env, n.ms)
+		}
+		*n.p = time.Duration(n.ms) * time.Millisecond
+	}
+	features, err := parseExperimental(b.experimental)
+	if err != nil {
+		return err
+	}
+	c.ExperimentalFeatures = features
 	for _, u := range []struct{ name, v string }{{"database URL", c.DatabaseURL}, {"metadata database URL", c.MetadataDatabaseURL}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "postgres://") && !strings.HasPrefix(u.v, "postgresql://") {
 			return fmt.Errorf("invalid %s: must start with postgres:// or postgresql://", u.name)
@@ -248,6 +320,24 @@ func parseAPIs(s string) ([]string, error) {
 	return out, nil
 }
 
+func parseExperimental(s string) ([]string, error) {
+	on := map[string]bool{}
+	for _, f := range splitList(s) {
+		f = strings.ToLower(f)
+		if !contains(knownExperimentalFeatures, f) {
+			return nil, fmt.Errorf("invalid HASURA_GRAPHQL_EXPERIMENTAL_FEATURES: unknown feature %q: use %s", f, strings.Join(knownExperimentalFeatures, ", "))
+		}
+		on[f] = true
+	}
+	var out []string
+	for _, f := range knownExperimentalFeatures {
+		if on[f] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
 // splitList accepts "a,b" and Hasura's JSON-ish `["a","b"]`.
 func splitList(s string) []string {
 	s = strings.TrimSpace(s)
@@ -284,4 +374,157 @@ func unwrapParse(err error) string {
 		return s[i+2:]
 	}
 	return s
+}
+
+// CORSPolicy is HASURA_GRAPHQL_CORS_DOMAIN and HASURA_GRAPHQL_DISABLE_CORS
+// as the server applies them (Hasura's Server/Cors.hs).
+type CORSPolicy struct {
+	// Disabled: no CORS headers on any response; websocket handshakes
+	// lose their Cookie header unless WSReadCookie.
+	Disabled     bool
+	WSReadCookie bool
+	// AllowAll is the default "*": every origin is answered as allowed.
+	AllowAll bool
+	domains  []corsDomain
+}
+
+// corsDomain is one entry of the domain list: scheme://[*.]host[:port].
+type corsDomain struct {
+	scheme string // with "://"
+	host   string // without the "*."
+	// wildcard: "*." in front, one more DNS label before host (Hasura does
+	// not match deeper subdomains, nor host itself).
+	wildcard bool
+	// port: "" none, digits, or "*" any port or none. Hasura's parser
+	// reads "http://localhost:*" as plain "http://localhost"; Strata
+	// takes the evident meaning.
+	port string
+}
+
+// CORS parses the CORS settings; finish has validated them, so only a
+// Config built in code can make it fail.
+func (c *Config) CORS() (CORSPolicy, error) {
+	if c.DisableCORS {
+		return CORSPolicy{Disabled: true, WSReadCookie: c.WSReadCookie}, nil
+	}
+	if c.WSReadCookie {
+		return CORSPolicy{}, fmt.Errorf("invalid HASURA_GRAPHQL_WS_READ_COOKIE: it can only be used when CORS is disabled (HASURA_GRAPHQL_DISABLE_CORS)")
+	}
+	if c.CORSDomain == "*" {
+		return CORSPolicy{AllowAll: true}, nil
+	}
+	var p CORSPolicy
+	for _, d := range strings.Split(c.CORSDomain, ",") {
+		cd, ok := parseCORSDomain(strings.TrimSpace(d))
+		if !ok {
+			return CORSPolicy{}, fmt.Errorf("invalid HASURA_GRAPHQL_CORS_DOMAIN: invalid domain %q: every domain needs a scheme, a host (optionally *. in front) and optionally a port, e.g. https://*.example.com, http://localhost:3000", strings.TrimSpace(d))
+		}
+		p.domains = append(p.domains, cd)
+	}
+	return p, nil
+}
+
+// parseCORSDomain reads one list entry the way Hasura does: a scheme of
+// letters, digits, "+", "." or "-" and "://" are required; the rest is a
+// host and, after the first ":", a port (leading digits, or "*").
+func parseCORSDomain(d string) (corsDomain, bool) {
+	scheme, rest, ok := splitScheme(d)
+	if !ok {
+		return corsDomain{}, false
+	}
+	cd := corsDomain{scheme: scheme}
+	if r, ok := strings.CutPrefix(rest, "*."); ok {
+		cd.wildcard, rest = true, r
+	}
+	cd.host, cd.port = splitHostPort(rest, true)
+	return cd, true
+}
+
+func splitScheme(s string) (scheme, rest string, ok bool) {
+	i := strings.Index(s, "://")
+	if i <= 0 {
+		return "", "", false
+	}
+	for _, r := range s[:i] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '+' || r == '.' || r == '-') {
+			return "", "", false
+		}
+	}
+	return s[:i+3], s[i+3:], true
+}
+
+// splitHostPort: the host runs to the first ":" (a leading ":" belongs to
+// the host); the port is the digits after it, without leading zeros.
+func splitHostPort(s string, star bool) (host, port string) {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 {
+		return s, ""
+	}
+	host, p := s[:i], s[i+1:]
+	if star && strings.HasPrefix(p, "*") {
+		return host, "*"
+	}
+	n := 0
+	for n < len(p) && p[n] >= '0' && p[n] <= '9' {
+		n++
+	}
+	if n == 0 {
+		return host, ""
+	}
+	v, err := strconv.Atoi(p[:n])
+	if err != nil {
+		return host, p[:n]
+	}
+	return host, strconv.Itoa(v)
+}
+
+// Allows reports whether a request's Origin header is allowed.
+func (p CORSPolicy) Allows(origin string) bool {
+	if p.Disabled {
+		return false
+	}
+	if p.AllowAll {
+		return true
+	}
+	scheme, rest, ok := splitScheme(origin)
+	if !ok {
+		return false
+	}
+	host, port := splitHostPort(rest, false)
+	// Below a wildcard the first label is dropped: a.foo.com is foo.com.
+	sub := ""
+	if i := strings.IndexByte(rest, '.'); i >= 0 {
+		sub = rest[i+1:]
+	}
+	subHost, subPort := splitHostPort(sub, false)
+	for _, d := range p.domains {
+		if d.scheme != scheme {
+			continue
+		}
+		if !d.wildcard {
+			// Hasura compares the whole origin with the normalised entry.
+			if d.port == "*" {
+				if host == d.host && rest == host+portSuffix(port) {
+					return true
+				}
+			} else if rest == d.host+portSuffix(d.port) {
+				return true
+			}
+			continue
+		}
+		if i := strings.IndexByte(rest, '.'); i < 0 || strings.ContainsRune(rest[:i], ':') {
+			continue
+		}
+		if subHost == d.host && (d.port == "*" || subPort == d.port) {
+			return true
+		}
+	}
+	return false
+}
+
+func portSuffix(p string) string {
+	if p == "" {
+		return ""
+	}
+	return ":" + p
 }

@@ -1,6 +1,7 @@
 // Package server is the engine's HTTP front: the route table, and the
-// middleware every request passes (request id, panic recovery, one log line
-// per request). Endpoint logic lives in the packages the routes call.
+// middleware every request passes (request id, request log and metrics,
+// panic recovery, CORS). Endpoint logic lives in the packages the routes
+// call.
 package server
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/engine/graphql"
 	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
+	"github.com/strata-dev/strata/engine/server/reqlog"
 	"github.com/strata-dev/strata/engine/version"
 )
 
@@ -30,6 +32,14 @@ type Deps struct {
 	GraphQL     *graphql.Engine
 	// PGMeta serves the Postgres admin API under /pg/ (nil: off).
 	PGMeta http.Handler
+	// PGDump serves /v1alpha1/pg_dump (nil: not built; the path is then
+	// unknown, as any other).
+	PGDump http.Handler
+	// REST serves the RESTified endpoints under /api/rest/, Swagger their
+	// OpenAPI document at /api/swagger/json (nil: off).
+	REST, Swagger http.Handler
+	// Explain serves /v1/graphql/explain (nil: off).
+	Explain http.Handler
 	// Inconsistent counts the metadata objects that do not fit the
 	// database (nil: none are tracked yet).
 	Inconsistent func() int
@@ -37,73 +47,175 @@ type Deps struct {
 
 // Server routes requests to the engine's APIs.
 type Server struct {
-	deps Deps
-	mux  *http.ServeMux
+	deps    Deps
+	mux     *http.ServeMux
+	cors    config.CORSPolicy
+	metrics *metrics // nil unless the metrics API group is on
+	// configBody is the /v1alpha1/config answer; settings do not change
+	// while the engine runs.
+	configBody []byte
 }
 
 // New builds the route table.
 func New(deps Deps) *Server {
 	s := &Server{deps: deps, mux: http.NewServeMux()}
-	s.route("/healthz", methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz})
-	s.route("/hasura/healthz", methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz})
-	s.route("/v1/version", methods{http.MethodGet: s.version})
-	if deps.MetadataAPI != nil {
-		resolve := func(r *http.Request) (*auth.Session, *apierr.Error) { return deps.Auth.Resolve(r.Context(), r.Header) }
-		// Hasura's "metadata" API group covers all three endpoints.
-		s.route("/v1/metadata", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.MetadataHandler(resolve)}))
-		s.route("/v1/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV1Handler(resolve)}))
-		s.route("/v2/query", s.enabled(config.APIMetadata, methods{http.MethodPost: deps.MetadataAPI.QueryV2Handler(resolve)}))
+	cors, err := deps.Config.CORS()
+	if err != nil {
+		// Start-up validation makes this a Config built in code: refuse
+		// every origin rather than guess.
+		deps.Log.Error("CORS settings are invalid; no origin is allowed", "type", "startup", "error", err.Error())
+		cors = config.CORSPolicy{}
 	}
-	if deps.GraphQL != nil && deps.Config.EnabledAPI(config.APIGraphQL) {
-		resolve := func(ctx context.Context, h http.Header) (*auth.Session, *apierr.Error) {
-			return deps.Auth.Resolve(ctx, h)
+	s.cors = cors
+	if deps.Config.EnabledAPI(config.APIMetrics) {
+		s.metrics = newMetrics()
+		if deps.Config.MetricsSecret == "" {
+			deps.Log.Warn("the metrics API is on without HASURA_GRAPHQL_METRICS_SECRET: anyone who can reach /v1/metrics can read it",
+				"type", "startup")
 		}
-		s.mux.Handle("/v1/graphql", deps.GraphQL.Handler(resolve, false, false))
-		s.mux.Handle("/v1alpha1/graphql", deps.GraphQL.Handler(resolve, true, false))
-		s.mux.Handle("/v1beta1/relay", deps.GraphQL.Handler(resolve, false, true))
 	}
-	if deps.PGMeta != nil && deps.Config.EnabledAPI(config.APIPGMeta) {
-		s.mux.Handle("/pg/", s.adminOnly(deps.PGMeta))
+	s.configBody = serverConfigBody(deps.Config)
+
+	for _, rt := range s.routes() {
+		if rt.h == nil {
+			continue
+		}
+		h := rt.h
+		if rt.api != "" && !deps.Config.EnabledAPI(rt.api) {
+			h = http.HandlerFunc(notFound)
+		}
+		label := rt.label
+		if label == "" {
+			label = rt.api
+		}
+		s.mux.Handle(rt.pattern, labelled(label, h))
 	}
-	s.mux.HandleFunc("/", notFound)
+	s.mux.Handle("/", labelled("unknown", http.HandlerFunc(notFound)))
 	return s
+}
+
+// route is one row of the route table.
+type route struct {
+	pattern string // http.ServeMux pattern
+	// api is the HASURA_GRAPHQL_ENABLED_APIS group that switches the route
+	// on; a route whose group is off answers Hasura's 404. "" = always on.
+	api string
+	// label names the route in metrics; "" = api.
+	label string
+	h     http.Handler // nil: not part of this engine
+}
+
+// routes is every path the engine serves, with its API group: the one
+// place that says which group a path belongs to.
+func (s *Server) routes() []route {
+	d := s.deps
+	var gql, gqlLegacy, relay, metadata, queryV1, queryV2, pgmeta http.Handler
+	if d.GraphQL != nil {
+		gql = d.GraphQL.Handler(s.resolve, false, false)
+		gqlLegacy = d.GraphQL.Handler(s.resolve, true, false)
+		relay = d.GraphQL.Handler(s.resolve, false, true)
+	}
+	if d.MetadataAPI != nil {
+		resolve := func(r *http.Request) (*auth.Session, *apierr.Error) { return s.resolve(r.Context(), r.Header) }
+		metadata = methods{http.MethodPost: d.MetadataAPI.MetadataHandler(resolve)}
+		queryV1 = methods{http.MethodPost: d.MetadataAPI.QueryV1Handler(resolve)}
+		queryV2 = methods{http.MethodPost: d.MetadataAPI.QueryV2Handler(resolve)}
+	}
+	if d.PGMeta != nil {
+		pgmeta = s.adminOnly(d.PGMeta, msgRestricted)
+	}
+	var metricsH http.Handler
+	if s.metrics != nil {
+		metricsH = methods{http.MethodGet: s.metrics.handler(d.Config.MetricsSecret)}
+	}
+	return []route{
+		{pattern: "/healthz", label: "health", h: methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz}},
+		{pattern: "/hasura/healthz", label: "health", h: methods{http.MethodGet: s.healthz, http.MethodHead: s.healthz}},
+		{pattern: "/v1/version", label: "version", h: methods{http.MethodGet: s.version}},
+
+		{pattern: "/v1/graphql", api: config.APIGraphQL, h: gql},
+		{pattern: "/v1alpha1/graphql", api: config.APIGraphQL, h: gqlLegacy},
+		{pattern: "/v1beta1/relay", api: config.APIGraphQL, h: relay},
+
+		// Hasura's "metadata" group covers the metadata and query APIs.
+		{pattern: "/v1/metadata", api: config.APIMetadata, h: metadata},
+		{pattern: "/v1/query", api: config.APIMetadata, h: queryV1},
+		{pattern: "/v2/query", api: config.APIMetadata, h: queryV2},
+
+		{pattern: "/v1alpha1/config", api: config.APIConfig, h: methods{http.MethodGet: s.adminOnly(http.HandlerFunc(s.serverConfig), msgAdminOnly).ServeHTTP}},
+		{pattern: "/v1alpha1/pg_dump", api: config.APIPGDump, h: d.PGDump},
+		// Hasura serves explain with the metadata API, and the REST
+		// endpoints whatever the enabled APIs.
+		{pattern: "/v1/graphql/explain", api: config.APIMetadata, label: "explain", h: d.Explain},
+		{pattern: "/v1alpha1/graphql/explain", api: config.APIMetadata, label: "explain", h: d.Explain},
+		{pattern: "/api/rest/", label: "rest", h: d.REST},
+		{pattern: "/api/swagger/json", label: "rest", h: d.Swagger},
+		{pattern: "/pg/", api: config.APIPGMeta, h: pgmeta},
+		// Hasura's developer API; of its /dev/* endpoints only the
+		// deprecated plan cache (always null) has a meaning here.
+		{pattern: "/dev/plan_cache", api: config.APIDeveloper, h: methods{http.MethodGet: s.adminOnly(http.HandlerFunc(planCache), msgAdminOnly).ServeHTTP}},
+		{pattern: "/v1/metrics", api: config.APIMetrics, h: metricsH},
+	}
+}
+
+// labelled names the route a request reached, for its metrics.
+func labelled(label string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := reqlog.FromContext(r.Context()); e != nil {
+			e.SetGroup(label)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler is the server with its middleware.
 func (s *Server) Handler() http.Handler {
-	return requestLog(s.deps.Log, recoverPanics(s.deps.Log, s.mux))
+	return s.observe(recoverPanics(s.deps.Log, s.corsMiddleware(s.mux)))
+}
+
+// Annotate records the role and GraphQL operation name of the request ctx
+// belongs to, for its log line. Packages that engine/server imports (the
+// GraphQL and metadata handlers) call reqlog.Annotate, the same function,
+// to stay clear of an import cycle.
+func Annotate(ctx context.Context, role, operationName string) {
+	reqlog.Annotate(ctx, role, operationName)
+}
+
+// resolve authenticates a request and notes its session for the log.
+func (s *Server) resolve(ctx context.Context, h http.Header) (*auth.Session, *apierr.Error) {
+	sess, err := s.deps.Auth.Resolve(ctx, h)
+	if err == nil {
+		reqlog.SetSession(ctx, sess.Role, sess.Vars)
+	}
+	return sess, err
 }
 
 // methods maps HTTP methods to handlers for one path. Like Hasura, a path
 // asked with a method it does not serve is "resource does not exist".
 type methods map[string]http.HandlerFunc
 
-func (s *Server) route(path string, m methods) {
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		if h, ok := m[r.Method]; ok {
-			h(w, r)
-			return
-		}
-		notFound(w, r)
-	})
-}
-
-// enabled turns a route off (404, as Hasura answers for a disabled API)
-// unless its API group is in HASURA_GRAPHQL_ENABLED_APIS.
-func (s *Server) enabled(api string, m methods) methods {
-	if s.deps.Config.EnabledAPI(api) {
-		return m
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := m[r.Method]; ok {
+		h(w, r)
+		return
 	}
-	return methods{}
+	notFound(w, r)
 }
 
-// adminOnly lets only admin sessions through; others get Hasura's
-// access-denied, the way the metadata API refuses them.
-func (s *Server) adminOnly(h http.Handler) http.Handler {
+// Hasura's refusals of non-admin roles: the metadata API's, and the one of
+// onlyAdmin (Server/App.hs) that guards the config and developer APIs.
+const (
+	msgRestricted = "restricted access : admin only"
+	msgAdminOnly  = "You have to be an admin to access this endpoint"
+)
+
+// adminOnly lets only admin sessions through; others get Hasura's 400
+// access-denied with msg.
+func (s *Server) adminOnly(h http.Handler, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess, err := s.deps.Auth.Resolve(r.Context(), r.Header)
+		sess, err := s.resolve(r.Context(), r.Header)
 		if err == nil && !sess.IsAdmin() {
-			err = apierr.New(http.StatusBadRequest, apierr.CodeAccessDenied, "restricted access : admin only")
+			err = apierr.New(http.StatusBadRequest, apierr.CodeAccessDenied, "%s", msg)
 		}
 		if err != nil {
 			apierr.WriteREST(w, err, false)
@@ -143,6 +255,18 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"version": version.Version, "server_type": version.ServerType})
+}
+
+// serverConfig answers GET /v1alpha1/config (admins only, see routes).
+func (s *Server) serverConfig(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(s.configBody)
+}
+
+// planCache is Hasura's deprecated /dev/plan_cache: always null.
+func planCache(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write([]byte("null"))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
