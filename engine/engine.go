@@ -134,6 +134,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql := graphql.New(e.cache, log)
 	gql.ShowInternal = meta.ShowInternal
 	gql.StringifyNumbers = cfg.StringifyNumerics
+	gql.AllowList = cfg.EnableAllowlist
 	restAPI := rest.New(e.cache, gql, resolver.Resolve, log)
 	explainAPI := explain.New(e.cache, gql, resolver.Resolve, log)
 	explainAPI.ShowInternal = meta.ShowInternal

@@ -38,16 +38,9 @@ type Outcome struct {
 // plan cache, same executor), returning the data object itself and the
 // error as a value.
 func (e *Engine) Run(ctx context.Context, sess *auth.Session, req *Request, relay bool) Outcome {
-	st := e.current(ctx)
-	key := planKey{role: sess.Role, query: req.Query, op: req.OperationName, vars: string(req.Variables), relay: relay}
-	pl := st.lookup(key)
-	if pl == nil {
-		compiled, err := e.compile(st.model, sess, req, relay)
-		if err != nil {
-			return Outcome{Err: requestErr(err), RequestError: true}
-		}
-		st.store(key, compiled)
-		pl = compiled
+	st, pl, err := e.planFor(ctx, sess, req, relay)
+	if err != nil {
+		return Outcome{Err: requestErr(err), RequestError: true}
 	}
 	var out bytes.Buffer
 	if aerr := execute(ctx, st.model, pl, sess, &out); aerr != nil {

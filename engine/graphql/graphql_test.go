@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/test/enginetest"
 	"github.com/strata-dev/strata/test/pgtest"
 )
@@ -47,9 +48,12 @@ func mustOK(t *testing.T, e *enginetest.Engine, path string, body any) {
 
 // library is an engine with authors and articles, relationships, and a
 // `user` role that sees published articles and its own drafts.
-func library(t *testing.T) *enginetest.Engine {
+func library(t *testing.T) *enginetest.Engine { t.Helper(); return libraryWith(t, nil) }
+
+// libraryWith is library on an engine with changed settings.
+func libraryWith(t *testing.T, configure func(*config.Config)) *enginetest.Engine {
 	t.Helper()
-	e := enginetest.Start(t, nil)
+	e := enginetest.Start(t, configure)
 	mustOK(t, e, "/v2/query", map[string]any{"type": "run_sql", "args": map[string]any{"sql": `
 		CREATE TABLE author (id serial PRIMARY KEY, name text NOT NULL, born date);
 		CREATE TABLE article (id serial PRIMARY KEY, title text NOT NULL, author_id int NOT NULL REFERENCES author,

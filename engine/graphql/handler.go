@@ -52,6 +52,9 @@ type Engine struct {
 	ShowInternal bool
 	// StringifyNumbers is HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES.
 	StringifyNumbers bool
+	// AllowList is HASURA_GRAPHQL_ENABLE_ALLOWLIST: non-admin requests
+	// must be in the metadata's allow-list (allowlist.go).
+	AllowList bool
 
 	mu    sync.Mutex
 	state atomic.Pointer[modelState]
@@ -61,6 +64,9 @@ type Engine struct {
 type modelState struct {
 	model *schema.Model
 	plans atomic.Pointer[planCache]
+
+	allowOnce sync.Once
+	allow     *allowlist
 }
 
 // planCache is a bounded set of plans: when it fills up it is replaced
@@ -129,18 +135,37 @@ type Result struct {
 	Status       int // the HTTP status Hasura gives the error (200 when none)
 }
 
-// Execute runs one request for a session.
-func (e *Engine) Execute(ctx context.Context, sess *auth.Session, req *Request, relay bool) Result {
+// planFor returns the plan of a request, compiled on a cache miss. The
+// allow-list is checked there too: a plan is cached per role and query,
+// and a new allow-list comes with a new snapshot and an empty cache.
+func (e *Engine) planFor(ctx context.Context, sess *auth.Session, req *Request, relay bool) (*modelState, *plan, *errAt) {
 	st := e.current(ctx)
 	key := planKey{role: sess.Role, query: req.Query, op: req.OperationName, vars: string(req.Variables), relay: relay}
-	pl := st.lookup(key)
-	if pl == nil {
-		compiled, err := e.compile(st.model, sess, req, relay)
+	if pl := st.lookup(key); pl != nil {
+		return st, pl, nil
+	}
+	if e.AllowList && !sess.IsAdmin() {
+		doc, err := parseDocument(req.Query)
 		if err != nil {
-			return requestError(err)
+			return st, nil, err
 		}
-		st.store(key, compiled)
-		pl = compiled
+		if !st.allowed().allows(sess.Role, doc) {
+			return st, nil, fail("$", "query is not allowed")
+		}
+	}
+	pl, err := e.compile(st.model, sess, req, relay)
+	if err != nil {
+		return st, nil, err
+	}
+	st.store(key, pl)
+	return st, pl, nil
+}
+
+// Execute runs one request for a session.
+func (e *Engine) Execute(ctx context.Context, sess *auth.Session, req *Request, relay bool) Result {
+	st, pl, err := e.planFor(ctx, sess, req, relay)
+	if err != nil {
+		return requestError(err)
 	}
 	var out bytes.Buffer
 	if aerr := execute(ctx, st.model, pl, sess, &out); aerr != nil {
