@@ -36,9 +36,19 @@ type Error struct {
 	Path   string `json:"path"`
 	Code   string `json:"code"`
 	Text   string `json:"error"`
+	// Internal is the detail admins get (HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS):
+	// for a failed run_sql, Postgres' own error.
+	Internal *struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	} `json:"internal,omitempty"`
 }
 
 func (e *Error) Error() string {
+	if e.Internal != nil && e.Internal.Error.Message != "" {
+		return fmt.Sprintf("engine answered %d %s: %s: %s", e.Status, e.Code, e.Text, e.Internal.Error.Message)
+	}
 	return fmt.Sprintf("engine answered %d %s: %s", e.Status, e.Code, e.Text)
 }
 
