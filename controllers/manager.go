@@ -16,6 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	stratav1alpha1 "github.com/strata-dev/strata/api/v1alpha1"
+	"github.com/strata-dev/strata/controllers/tenantapi"
 )
 
 // Scheme knows the built-in kinds and Strata's.
@@ -42,6 +43,10 @@ type Options struct {
 	// Resync is how often settled Sources and Metadata are checked against
 	// their engine (health, drift); zero means a minute.
 	Resync time.Duration
+	// TenantAPI serves the cloud-style tenant API (/v1/graphql) when its
+	// BindAddress is set and not "0"; it reaches engines through
+	// EngineAddress unless it names its own.
+	TenantAPI tenantapi.Config
 }
 
 // The operator's permissions on its own kinds; the reconcilers carry the
@@ -97,6 +102,12 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("cannot set up controller: %w", err)
 		}
+	}
+	if opts.TenantAPI.EngineAddress == nil {
+		opts.TenantAPI.EngineAddress = opts.EngineAddress
+	}
+	if err := tenantapi.Setup(mgr, opts.TenantAPI); err != nil {
+		return nil, fmt.Errorf("cannot set up the tenant API: %w", err)
 	}
 	return mgr, nil
 }

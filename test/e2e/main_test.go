@@ -12,16 +12,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stratav1alpha1 "github.com/strata-dev/strata/api/v1alpha1"
@@ -49,13 +52,19 @@ func TestMain(m *testing.M) {
 		return kubetest.Run(&env, func() int {
 			node = localnode.Start(env.Client, &logs)
 			defer node.Stop()
+			// The operator's own logs go to logs too: tests read them
+			// (tenant_test.go checks no secret reaches them).
+			ctrl.SetLogger(logr.FromSlogHandler(slog.NewJSONHandler(&logs, nil)))
+			tenantAPI, stopTenantAPI := tenantAPIConfig()
+			defer stopTenantAPI()
 			mgr, err := controllers.NewManager(env.Config, controllers.Options{
 				MetricsAddr:   "0",
 				ProbeAddr:     "0",
 				EngineImage:   "strata:e2e",
 				EngineAddress: node.Address,
 				// Drift is polled; a second keeps the tests short.
-				Resync: time.Second,
+				Resync:    time.Second,
+				TenantAPI: tenantAPI,
 			})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
