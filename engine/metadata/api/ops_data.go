@@ -227,7 +227,14 @@ func v1Statement(compileFn func(*compile.Schema, json.RawMessage) (*compile.Stat
 		if err != nil {
 			return nil, err
 		}
-		stmt, err := compileFn(compile.BuildSchema(src, cat), req.Args)
+		schema := compile.BuildSchema(src, cat)
+		args := req.Args
+		if sess := sessionOf(ctx); sess != nil && !sess.IsAdmin() {
+			if args, err = forRole(src, schema, sess, args, req.Type == "count"); err != nil {
+				return nil, err
+			}
+		}
+		stmt, err := compileFn(schema, args)
 		if err != nil {
 			return nil, err
 		}

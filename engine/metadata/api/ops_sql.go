@@ -94,6 +94,7 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 				renameTable(src, tbl.Table, metadata.QualifiedName{Schema: now.Name.Schema, Name: now.Name.Name})
 			}
 		}
+		findColumnRenames(src, before, after).apply(src, after)
 	}
 
 	// Dropped tables leave the metadata; what pointed at them is a

@@ -81,11 +81,11 @@ func (s *Service) Handler(ep endpoint, resolve func(*http.Request) (*auth.Sessio
 			apierr.WriteREST(w, perr, false)
 			return
 		}
-		if !sess.IsAdmin() {
+		if !sess.IsAdmin() && (ep == metadataAPI || !roleDataOps[req.Type]) {
 			apierr.WriteREST(w, apierr.BadRequest(apierr.CodeAccessDenied, "restricted access : admin only").WithPath("$.args"), false)
 			return
 		}
-		out, err2 := s.Run(r.Context(), ep, req)
+		out, err2 := s.Run(withSession(r.Context(), sess), ep, req)
 		if err2 != nil {
 			e := apierr.As(err2)
 			if e.Code == apierr.CodeUnexpected && e.Status == http.StatusInternalServerError {

@@ -1,0 +1,250 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/strata-dev/strata/engine/aeson"
+	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/auth"
+	"github.com/strata-dev/strata/engine/compile"
+	"github.com/strata-dev/strata/engine/metadata"
+	"github.com/strata-dev/strata/engine/schemacache"
+)
+
+// The v1 data API's select and count for roles other than admin, as
+// Hasura's RQL/DML does: the role's select permission decides. Rather than
+// teach the compiler permissions twice, the request's arguments are
+// rewritten into the admin request that means the same: the permission's
+// filter (session variables filled in) is ANDed to where, its limit caps
+// limit, "*" becomes the permitted columns and any other column must be
+// permitted, recursively through relationships. The rewritten arguments
+// then compile as an admin's would.
+
+type sessionKey struct{}
+
+// withSession carries the caller's session to the data operations.
+func withSession(ctx context.Context, s *auth.Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+func sessionOf(ctx context.Context) *auth.Session {
+	s, _ := ctx.Value(sessionKey{}).(*auth.Session)
+	return s
+}
+
+// roleDataOps are the operations a non-admin session may run.
+var roleDataOps = map[string]bool{"select": true, "count": true}
+
+// forRole rewrites select (or count) arguments for sess's role.
+func forRole(src *metadata.Source, schema *compile.Schema, sess *auth.Session, args json.RawMessage, count bool) (json.RawMessage, error) {
+	var a map[string]json.RawMessage
+	if err := json.Unmarshal(args, &a); err != nil {
+		return nil, badRequest(apierr.CodeParseFailed, "expected Object, but encountered %s", aeson.Kind(args))
+	}
+	var name metadata.QualifiedName
+	if err := json.Unmarshal(a["table"], &name); err != nil {
+		return args, nil // the compiler reports it
+	}
+	r := &rewriter{src: src, schema: schema, sess: sess}
+	if count {
+		perm, err := r.permission(name)
+		if err != nil {
+			return nil, err
+		}
+		for i, c := range jsonStrings(a["distinct"]) {
+			if !perm.allows(c) {
+				return nil, r.columnDenied(c).WithPath(fmt.Sprintf("$.args.distinct[%d]", i))
+			}
+		}
+		if a["where"], err = r.where(a["where"], perm); err != nil {
+			return nil, err
+		}
+		return json.Marshal(a)
+	}
+	if err := r.selection(name, a, "$.args"); err != nil {
+		return nil, err
+	}
+	return json.Marshal(a)
+}
+
+type rewriter struct {
+	src    *metadata.Source
+	schema *compile.Schema
+	sess   *auth.Session
+}
+
+// rolePerm is a role's select permission on one table.
+type rolePerm struct {
+	table   metadata.QualifiedName
+	all     bool // columns: "*"
+	columns []string
+	filter  json.RawMessage
+	limit   *int64
+}
+
+func (p *rolePerm) allows(col string) bool {
+	if p.all {
+		return true
+	}
+	for _, c := range p.columns {
+		if c == col {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rewriter) permission(name metadata.QualifiedName) (*rolePerm, error) {
+	if t, ok := r.src.Table(name); ok {
+		for _, p := range t.SelectPermissions {
+			if p.Role != r.sess.Role {
+				continue
+			}
+			perm := &rolePerm{table: name, filter: p.Permission.Filter, limit: p.Permission.Limit}
+			var star string
+			if json.Unmarshal(p.Permission.Columns, &star) == nil && star == "*" {
+				perm.all = true
+			} else {
+				_ = json.Unmarshal(p.Permission.Columns, &perm.columns)
+			}
+			return perm, nil
+		}
+	}
+	return nil, badRequest(apierr.CodePermissionDenied, "select on %q for role %q is not allowed. ", schemacache.DisplayName(name), r.sess.Role)
+}
+
+func (r *rewriter) columnDenied(col string) *apierr.Error {
+	return badRequest(apierr.CodePermissionDenied, "role %q does not have permission to select column %q", r.sess.Role, col)
+}
+
+// selection rewrites the select arguments a (of the table name, at path)
+// in place.
+func (r *rewriter) selection(name metadata.QualifiedName, a map[string]json.RawMessage, path string) error {
+	perm, err := r.permission(name)
+	if err != nil {
+		return err
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(a["columns"], &items); err != nil {
+		return nil // the compiler reports the shape
+	}
+	table := r.schema.Tables[name]
+	var out []any
+	for i, it := range items {
+		at := fmt.Sprintf("%s.columns[%d]", path, i)
+		var col string
+		if json.Unmarshal(it, &col) == nil {
+			switch {
+			case col == "*" && perm.all:
+				out = append(out, col)
+			case col == "*":
+				for _, c := range perm.columns {
+					out = append(out, c)
+				}
+			case !perm.allows(col) && table != nil && table.Rels[col] == nil:
+				return r.columnDenied(col).WithPath(at)
+			default:
+				out = append(out, col)
+			}
+			continue
+		}
+		var nested map[string]json.RawMessage
+		if json.Unmarshal(it, &nested) != nil || table == nil {
+			out = append(out, it)
+			continue
+		}
+		var relName string
+		_ = json.Unmarshal(nested["name"], &relName)
+		rel := table.Rels[relName]
+		if rel == nil {
+			out = append(out, it) // the compiler reports an unknown relationship
+			continue
+		}
+		if err := r.selection(rel.Remote.Name, nested, at); err != nil {
+			return err
+		}
+		out = append(out, nested)
+	}
+	if a["columns"], err = json.Marshal(out); err != nil {
+		return err
+	}
+	if a["where"], err = r.where(a["where"], perm); err != nil {
+		return err
+	}
+	if perm.limit != nil {
+		var asked *int64
+		_ = json.Unmarshal(a["limit"], &asked)
+		if asked == nil || *asked > *perm.limit {
+			a["limit"], _ = json.Marshal(*perm.limit)
+		}
+	}
+	return nil
+}
+
+// where ANDs the permission's filter, its session variables filled in, to
+// the request's where.
+func (r *rewriter) where(asked json.RawMessage, perm *rolePerm) (json.RawMessage, error) {
+	var filter any
+	if len(perm.filter) > 0 {
+		if err := json.Unmarshal(perm.filter, &filter); err != nil {
+			return nil, err
+		}
+	}
+	if m, ok := filter.(map[string]any); filter == nil || ok && len(m) == 0 {
+		return asked, nil
+	}
+	filled, err := r.fill(filter)
+	if err != nil {
+		return nil, err
+	}
+	if isNull(asked) {
+		return json.Marshal(filled)
+	}
+	return json.Marshal(map[string]any{"_and": []any{json.RawMessage(asked), filled}})
+}
+
+// fill replaces the session variable names a permission uses as values
+// by the session's values.
+func (r *rewriter) fill(v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if strings.HasPrefix(strings.ToLower(x), "x-hasura-") {
+			val, ok := r.sess.Vars[strings.ToLower(x)]
+			if !ok {
+				return nil, badRequest(apierr.CodeNotFound, "missing session variable: %q", strings.ToLower(x))
+			}
+			return val, nil
+		}
+		return x, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			f, err := r.fill(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = f
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			f, err := r.fill(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = f
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func jsonStrings(raw json.RawMessage) []string {
+	var out []string
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
