@@ -75,7 +75,7 @@ insert into article (title, author_id) values ('a1', 1), ('b1', 2);`)
 	user := []string{"X-Hasura-Role", "user", "X-Hasura-User-Id", "2"}
 	for body, want := range map[string]string{
 		`{"type":"select","args":{"table":"article","columns":["title","writer",{"name":"author","columns":["author_key","name"]}]}}`: `[{"title":"b1","writer":2,"author":{"author_key":2,"name":"Bob"}}]`,
-		`{"type":"select","args":{"table":"author","columns":["*"]}}`: `[{"author_key":2,"name":"Bob"}]`,
+		`{"type":"select","args":{"table":"author","columns":["*"]}}`:                                                                 `[{"author_key":2,"name":"Bob"}]`,
 	} {
 		if status, got := post(t, e.URL, "/v1/query", body, user...); status != 200 || got != want {
 			t.Errorf("%s: %d %s, want %s", body, status, got, want)
