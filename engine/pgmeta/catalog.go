@@ -515,47 +515,31 @@ WHERE c.relkind IN ('r', 'p')
 }
 
 func viewsSource(q *qb, f *filter) string {
-	src := `
-SELECT
-  c.oid::int8 AS id,
-  n.nspname AS schema,
-  c.relname AS name,
-  (pg_catalog.pg_relation_is_updatable(c.oid, false) & 20) = 20 AS is_updatable,
-  pg_catalog.obj_description(c.oid, 'pg_class') AS comment
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'v'
-  AND ` + q.idCond("c.oid", f) + `
-  AND ` + q.schemaCond("n.nspname", f)
-	return withColumns(src, f)
+	return relationsOfKind(q, f, "v", "(pg_catalog.pg_relation_is_updatable(c.oid, false) & 20) = 20 AS is_updatable,")
 }
 
 func matviewsSource(q *qb, f *filter) string {
-	src := `
-SELECT
-  c.oid::int8 AS id,
-  n.nspname AS schema,
-  c.relname AS name,
-  c.relispopulated AS is_populated,
-  pg_catalog.obj_description(c.oid, 'pg_class') AS comment
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'm'
-  AND ` + q.idCond("c.oid", f) + `
-  AND ` + q.schemaCond("n.nspname", f)
-	return withColumns(src, f)
+	return relationsOfKind(q, f, "m", "c.relispopulated AS is_populated,")
 }
 
 func foreignTablesSource(q *qb, f *filter) string {
+	return relationsOfKind(q, f, "f", "")
+}
+
+// relationsOfKind lists the relations of one relkind (views, materialized
+// views, foreign tables) with their columns; extra adds kind-specific
+// fields (each ending with a comma).
+func relationsOfKind(q *qb, f *filter, relkind, extra string) string {
 	src := `
 SELECT
   c.oid::int8 AS id,
   n.nspname AS schema,
   c.relname AS name,
+  ` + extra + `
   pg_catalog.obj_description(c.oid, 'pg_class') AS comment
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'f'
+WHERE c.relkind = '` + relkind + `'
   AND ` + q.idCond("c.oid", f) + `
   AND ` + q.schemaCond("n.nspname", f)
 	return withColumns(src, f)

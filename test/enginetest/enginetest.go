@@ -22,6 +22,9 @@ type Engine struct {
 	URL         string         // http://127.0.0.1:port
 	DatabaseURL string         // its database
 	Config      *config.Config // what it runs with
+	// Logs is the engine's log (JSON lines, debug level), for tests that
+	// check what it logs.
+	Logs *testlog.Buffer
 }
 
 // Start runs an engine for the rest of the test. configure, if given, may
@@ -62,5 +65,5 @@ func Start(t testing.TB, configure func(*config.Config)) *Engine {
 			t.Logf("engine log:\n%s", logs.String())
 		}
 	})
-	return &Engine{URL: "http://" + ln.Addr().String(), DatabaseURL: cfg.DatabaseURL, Config: cfg}
+	return &Engine{URL: "http://" + ln.Addr().String(), DatabaseURL: cfg.DatabaseURL, Config: cfg, Logs: logs}
 }
