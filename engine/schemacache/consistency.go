@@ -84,20 +84,24 @@ func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
 				t.Table))
 			continue
 		}
-		for _, r := range t.ObjectRelationships {
-			if reason := checkRelationship(cat, ct, r, false, tracked); reason != "" {
-				reason = relReason(t.Table, r, reason)
-				inner = append(inner, inconsistent(src.Name, "object_relation",
-					RelationshipObject(src.Name, t.Table, false, r.Name),
-					reason, relDefinition(src.Name, t.Table, r)))
-			}
-		}
-		for _, r := range t.ArrayRelationships {
-			if reason := checkRelationship(cat, ct, r, true, tracked); reason != "" {
-				reason = relReason(t.Table, r, reason)
-				inner = append(inner, inconsistent(src.Name, "array_relation",
-					RelationshipObject(src.Name, t.Table, true, r.Name),
-					reason, relDefinition(src.Name, t.Table, r)))
+		custom := customColumnNames(t.Configuration, ct)
+		for _, kind := range []struct {
+			typ   string
+			array bool
+			rels  []*metadata.Relationship
+		}{{"object_relation", false, t.ObjectRelationships}, {"array_relation", true, t.ArrayRelationships}} {
+			for _, r := range kind.rels {
+				reason := checkRelationship(cat, ct, r, kind.array, tracked)
+				if reason != "" {
+					reason = relReason(t.Table, r, reason)
+				} else if col, ok := custom[r.Name]; ok {
+					reason = fmt.Sprintf("field definition conflicts with custom field name for postgres column %q", col)
+				}
+				if reason != "" {
+					inner = append(inner, inconsistent(src.Name, kind.typ,
+						RelationshipObject(src.Name, t.Table, kind.array, r.Name),
+						reason, relDefinition(src.Name, t.Table, r)))
+				}
 			}
 		}
 	}
@@ -332,4 +336,32 @@ func FindFK(t *catalog.Table, cols []string) *catalog.ForeignKey {
 		}
 	}
 	return nil
+}
+
+// customColumnNames maps the custom GraphQL names a table's configuration
+// gives its existing columns (column_config custom_name, or the older
+// custom_column_names) to the columns.
+func customColumnNames(raw json.RawMessage, ct *catalog.Table) map[string]string {
+	var conf struct {
+		ColumnConfig map[string]struct {
+			CustomName string `json:"custom_name"`
+		} `json:"column_config"`
+		CustomColumnNames map[string]string `json:"custom_column_names"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &conf) != nil {
+		return nil
+	}
+	out := map[string]string{}
+	add := func(col, name string) {
+		if _, ok := ct.Column(col); ok && name != "" {
+			out[name] = col
+		}
+	}
+	for col, c := range conf.ColumnConfig {
+		add(col, c.CustomName)
+	}
+	for col, name := range conf.CustomColumnNames {
+		add(col, name)
+	}
+	return out
 }
