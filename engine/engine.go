@@ -47,6 +47,7 @@ type Engine struct {
 	pgmetaPool *pgxpool.Pool
 	cache      *schemacache.Cache
 	handler    http.Handler
+	onShutdown func() // closes the GraphQL websockets (hijacked: http.Server.Shutdown does not)
 	// stopFollow ends the goroutine that follows other replicas' metadata
 	// changes; followed is closed when it has.
 	stopFollow context.CancelFunc
@@ -135,6 +136,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql.ShowInternal = meta.ShowInternal
 	gql.StringifyNumbers = cfg.StringifyNumerics
 	gql.AllowList = cfg.EnableAllowlist
+	gql.LiveQueriesRefetchInterval, gql.LiveQueriesBatchSize = cfg.LiveQueriesRefetchInterval, cfg.LiveQueriesBatchSize
+	e.onShutdown = gql.Shutdown
 	restAPI := rest.New(e.cache, gql, resolver.Resolve, log)
 	explainAPI := explain.New(e.cache, gql, resolver.Resolve, log)
 	explainAPI.ShowInternal = meta.ShowInternal
@@ -201,6 +204,9 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	e.log.Info("shutting down", "type", "shutdown")
+	if e.onShutdown != nil {
+		e.onShutdown()
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -16,12 +16,21 @@ import (
 // whose columns are the fields' JSON values. $1 is always the session (a
 // JSON object of the x-hasura-* variables), so every user of a role runs
 // the same statement text.
+//
+// A multiplexed compiler (mux, live queries: see live.go) reads the
+// session and its own values from the columns of the row of _sub, one row
+// per cohort of subscribers, instead: the session variables from
+// _sub.session (jsonb), the whole session from _sub.session_text (the very
+// text $1 would carry) and the n-th value from element n of _sub.vars (a
+// jsonb array), so one statement text serves every cohort. Only these
+// references differ between the two: the SQL around them is the same code.
 type compiler struct {
 	*coercer
 	s        *schema.Schema
 	resolved *compile.Schema
 	params   []any
 	session  map[string]bool
+	mux      bool
 	n        int
 	// stringify writes big numbers as strings.
 	stringify bool
@@ -43,8 +52,40 @@ func (c *compiler) out(expr, scalar string) string {
 
 func (c *compiler) param(v any) string {
 	c.params = append(c.params, v)
+	if c.mux {
+		i := strconv.Itoa(len(c.params) - 1)
+		if _, list := v.([]*string); list {
+			// The text[] a list parameter would be (its order does not
+			// matter: lists only go to = ANY).
+			return "ARRAY(SELECT jsonb_array_elements_text(_sub.vars->" + i + "))"
+		}
+		return "(_sub.vars->>" + i + ")"
+	}
 	return "$" + strconv.Itoa(len(c.params)+1)
 }
+
+// sessionVar is a session variable as text: from $1, or from the
+// cohort's session in a multiplexed statement.
+func (c *compiler) sessionVar(name string) string {
+	c.session[name] = true
+	if c.mux {
+		return "(_sub.session->>" + quoteLiteral(name) + ")"
+	}
+	return "($1::json->>" + quoteLiteral(name) + ")"
+}
+
+// wholeSession is the session as the json argument of a function.
+func (c *compiler) wholeSession() string {
+	c.session[wholeSessionKey] = true
+	if c.mux {
+		return "_sub.session_text::json"
+	}
+	return "$1::json"
+}
+
+// wholeSessionKey marks, among the session variables a plan reads, that
+// it reads the whole session (a function's session argument).
+const wholeSessionKey = "\x00session"
 
 func (c *compiler) alias() string {
 	c.n++
@@ -80,9 +121,7 @@ func scalarText(v any) *string {
 // string naming a session variable reads it from $1.
 func (c *compiler) value(v any, typ string, perm bool) string {
 	if s, ok := v.(string); ok && perm && isSessionVar(s) {
-		name := strings.ToLower(s)
-		c.session[name] = true
-		return "(($1::json->>" + quoteLiteral(name) + ")::" + typ + ")"
+		return "(" + c.sessionVar(strings.ToLower(s)) + "::" + typ + ")"
 	}
 	if v == nil {
 		return "NULL::" + typ
@@ -390,7 +429,7 @@ func (c *compiler) functionCall(f *schema.Function, args map[string]any, fixed m
 	for i, a := range f.Catalog.Args {
 		e, ok := fixed[i]
 		if !ok && a.Name != "" && a.Name == f.SessionArg {
-			e, ok = "$1::json", true
+			e, ok = c.wholeSession(), true
 		}
 		if !ok {
 			continue

@@ -29,7 +29,13 @@ type plan struct {
 	stmts       []*statement
 	mutation    []*mutField // a mutation's root fields, in order
 	sessionVars []string
-	subscribe   bool
+	// wholeSession: the statements read the whole session, not only
+	// sessionVars (a function's session argument).
+	wholeSession bool
+	subscribe    bool
+
+	// live is the plan's multiplexed twin, for a subscription (live.go).
+	live liveTwin
 }
 
 type planField struct {
@@ -54,6 +60,20 @@ func compileOperation(m *schema.Model, s *schema.Schema, op *ast.OperationDefini
 // compileOperationSplit is compileOperation; split gives every root field
 // of a query its own statement instead of one per source (explain).
 func compileOperationSplit(m *schema.Model, s *schema.Schema, op *ast.OperationDefinition, vars map[string]*variable, stringify, split bool) (*plan, *errAt) {
+	return compileOp(m, s, op, vars, compileOpts{stringify: stringify, split: split})
+}
+
+type compileOpts struct {
+	stringify bool
+	// split gives every root field of a query its own statement instead
+	// of one per source (explain).
+	split bool
+	// mux compiles a subscription's statement multiplexed (live.go).
+	mux bool
+}
+
+func compileOp(m *schema.Model, s *schema.Schema, op *ast.OperationDefinition, vars map[string]*variable, opts compileOpts) (*plan, *errAt) {
+	stringify, split := opts.stringify, opts.split
 	co := &coercer{schema: s.AST, vars: vars}
 	rootType := s.AST.Query
 	switch op.Operation {
@@ -118,7 +138,7 @@ func compileOperationSplit(m *schema.Model, s *schema.Schema, op *ast.OperationD
 		}
 		c := compilers[key]
 		if c == nil {
-			c = &compiler{coercer: co, s: s, session: session, stringify: stringify}
+			c = &compiler{coercer: co, s: s, session: session, stringify: stringify, mux: opts.mux}
 			for _, ms := range m.Sources {
 				if ms.Name == src {
 					c.resolved = ms.Resolved
@@ -142,13 +162,26 @@ func compileOperationSplit(m *schema.Model, s *schema.Schema, op *ast.OperationD
 		cols[key] = append(cols[key], expr)
 	}
 	for i, key := range order {
-		p.stmts = append(p.stmts, &statement{source: orderSrc[i], sql: "SELECT " + strings.Join(cols[key], ", ") + sessionFrom, params: compilers[key].params})
+		sql := "SELECT " + strings.Join(cols[key], ", ") + sessionFrom
+		if opts.mux {
+			sql = multiplexedSQL(cols[key])
+		}
+		p.stmts = append(p.stmts, &statement{source: orderSrc[i], sql: sql, params: compilers[key].params})
 	}
+	p.setSession(session)
+	return p, nil
+}
+
+// setSession records the session variables the plan's SQL reads.
+func (p *plan) setSession(session map[string]bool) {
 	for v := range session {
+		if v == wholeSessionKey {
+			p.wholeSession = true
+			continue
+		}
 		p.sessionVars = append(p.sessionVars, v)
 	}
 	sort.Strings(p.sessionVars)
-	return p, nil
 }
 
 // compileMutation compiles the root fields of a mutation, each into its
@@ -196,10 +229,7 @@ func compileMutation(m *schema.Model, s *schema.Schema, co *coercer, p *plan, fi
 		mf.key = cf.key
 		p.mutation = append(p.mutation, mf)
 	}
-	for v := range session {
-		p.sessionVars = append(p.sessionVars, v)
-	}
-	sort.Strings(p.sessionVars)
+	p.setSession(session)
 	return p, nil
 }
 
@@ -276,12 +306,21 @@ func introspect(s *ast.Schema, f *ast.Field, sub ast.SelectionSet, vars map[stri
 	return b, nil
 }
 
-// execute runs a plan for a session and writes {"data": ...}.
-func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, out *bytes.Buffer) *apierr.Error {
+// missingSessionVar is the error of a session that lacks a variable the
+// plan reads; nil when it has them all.
+func (p *plan) missingSessionVar(sess *auth.Session) *apierr.Error {
 	for _, v := range p.sessionVars {
 		if _, ok := sess.Vars[v]; !ok {
 			return &apierr.Error{Status: http.StatusBadRequest, Code: apierr.CodeNotFound, Message: "missing session variable: " + jsonString(v), Path: "$"}
 		}
+	}
+	return nil
+}
+
+// execute runs a plan for a session and writes {"data": ...}.
+func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, out *bytes.Buffer) *apierr.Error {
+	if aerr := p.missingSessionVar(sess); aerr != nil {
+		return aerr
 	}
 	sessionJSON, _ := json.Marshal(sess.Vars)
 	if p.mutation != nil {
@@ -311,6 +350,15 @@ func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, 
 			return dbError(err)
 		}
 	}
+	writeData(out, p, results)
+	return nil
+}
+
+// writeData writes {"data": ...} from the values of the plan's statements
+// (results[statement][column], nil when the statement returned no row).
+// A live query's multiplexed results go through here too, so that they
+// are byte for byte what a single request gets.
+func writeData(out *bytes.Buffer, p *plan, results [][][]byte) {
 	out.WriteString(`{"data":{`)
 	for i, f := range p.fields {
 		if i > 0 {
@@ -330,7 +378,6 @@ func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, 
 		out.Write(v[f.col])
 	}
 	out.WriteString("}}")
-	return nil
 }
 
 // constraintPrefix is what Hasura puts before an integrity violation's

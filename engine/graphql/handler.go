@@ -16,6 +16,10 @@
 // Variables are part of the key because some of them shape the SQL
 // (limit, a where object); binding the scalar ones per request so that
 // plans are shared across their values is the next step.
+//
+// Subscriptions over websockets are live queries, multiplexed as Hasura
+// does: the subscribers of one query shape are refetched together, one
+// statement per batch of them per interval (live.go).
 package graphql
 
 import (
@@ -25,9 +29,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
@@ -55,9 +61,23 @@ type Engine struct {
 	// AllowList is HASURA_GRAPHQL_ENABLE_ALLOWLIST: non-admin requests
 	// must be in the metadata's allow-list (allowlist.go).
 	AllowList bool
+	// LiveQueriesRefetchInterval is the pause between two refetches of a
+	// live query (HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL;
+	// 1s when zero). Set before Handler is called.
+	LiveQueriesRefetchInterval time.Duration
+	// LiveQueriesBatchSize is how many cohorts of a live query one
+	// statement refetches (HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE;
+	// 100 when zero).
+	LiveQueriesBatchSize int
 
 	mu    sync.Mutex
 	state atomic.Pointer[modelState]
+
+	live liveQueries
+
+	wsMu     sync.Mutex
+	ws       []*subscriptions.Handler
+	shutDown bool
 }
 
 // modelState is one snapshot's model and its caches.
@@ -167,17 +187,14 @@ func (e *Engine) Execute(ctx context.Context, sess *auth.Session, req *Request, 
 	if err != nil {
 		return requestError(err)
 	}
-	var out bytes.Buffer
-	if aerr := execute(ctx, st.model, pl, sess, &out); aerr != nil {
-		if aerr.Status >= http.StatusInternalServerError {
-			e.log.Error("graphql execution failed", "type", "graphql", "role", sess.Role, "error", aerr.Message, "internal", aerr.Internal)
-		}
-		return Result{Body: errorBody(aerr, e.ShowInternal && sess.IsAdmin()), Status: aerr.Status, Subscription: pl.subscribe}
-	}
-	return Result{Body: out.Bytes(), Status: http.StatusOK, Subscription: pl.subscribe}
+	return e.run(ctx, st, pl, sess)
 }
 
 func (e *Engine) compile(m *schema.Model, sess *auth.Session, req *Request, relay bool) (*plan, *errAt) {
+	return compileRequest(m, sess.Role, req, relay, compileOpts{stringify: e.StringifyNumbers})
+}
+
+func compileRequest(m *schema.Model, role string, req *Request, relay bool, opts compileOpts) (*plan, *errAt) {
 	doc, err := parseDocument(req.Query)
 	if err != nil {
 		return nil, err
@@ -190,7 +207,7 @@ func (e *Engine) compile(m *schema.Model, sess *auth.Session, req *Request, rela
 	if err != nil {
 		return nil, err
 	}
-	return compileOperation(m, m.Role(sess.Role, relay), op, vars, e.StringifyNumbers)
+	return compileOp(m, m.Role(role, relay), op, vars, opts)
 }
 
 func requestError(err *errAt) Result {
@@ -208,13 +225,32 @@ func errorBody(e *apierr.Error, showInternal bool) []byte {
 // schema.
 func (e *Engine) Handler(resolve func(context.Context, http.Header) (*auth.Session, *apierr.Error), realStatus, relay bool) http.Handler {
 	ws := &subscriptions.Handler{
-		Auth: resolve,
-		Log:  e.log,
+		Auth:         resolve,
+		Log:          e.log,
+		PollInterval: e.refetchInterval(),
 		Execute: func(ctx context.Context, sess *auth.Session, r *subscriptions.Request) subscriptions.Result {
+			start := time.Now()
 			res := e.Execute(ctx, sess, r, relay)
+			if res.Subscription {
+				// Only PollEachSubscriber's subscriptions poll this way.
+				liveStats.polls.Add(1)
+				liveStats.statements.Add(1)
+				liveStats.pollNanos.Add(int64(time.Since(start)))
+			}
 			return subscriptions.Result{Body: res.Body, RequestError: res.RequestError, Subscription: res.Subscription}
 		},
 	}
+	if !pollEachSubscriber.Load() {
+		ws.Subscribe = func(ctx context.Context, sess *auth.Session, r *subscriptions.Request, send func(subscriptions.Result)) (subscriptions.Result, func()) {
+			return e.Subscribe(ctx, sess, r, relay, send)
+		}
+	}
+	e.wsMu.Lock()
+	e.ws = append(e.ws, ws)
+	if e.shutDown {
+		ws.Shutdown()
+	}
+	e.wsMu.Unlock()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			ws.ServeHTTP(w, r)
@@ -242,6 +278,24 @@ func (e *Engine) Handler(resolve func(context.Context, http.Header) (*auth.Sessi
 		w.WriteHeader(status)
 		_, _ = w.Write(out)
 	})
+}
+
+// Shutdown closes every websocket connection of the engine's handlers,
+// as Hasura does when it shuts down (close code 1012, so that clients
+// reconnect), which ends their subscriptions and so the pollers; new
+// connections are refused. It returns once the connections are closed.
+// Register it with http.Server.RegisterOnShutdown: Shutdown does not
+// track websockets, whose connections are hijacked.
+func (e *Engine) Shutdown() {
+	e.wsMu.Lock()
+	e.shutDown = true
+	hs := slices.Clone(e.ws)
+	e.wsMu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Go(h.Shutdown)
+	}
+	wg.Wait()
 }
 
 // serve answers a body holding one request or a batch (a JSON array).

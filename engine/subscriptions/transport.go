@@ -21,8 +21,15 @@
 // and Hasura's own Python test-suite connect without a subprotocol and
 // expect ka, data and complete.
 //
-// Subscriptions are live queries: the executor is asked again every
-// PollInterval and the client is only sent results whose bytes changed.
+// Subscriptions are live queries. With a Subscribe function (the engine's
+// multiplexed pollers) the handler starts the operation and then relays
+// whatever results it is handed; without one the executor is asked again
+// every PollInterval and the client is only sent results whose bytes
+// changed (one statement per subscriber, the behaviour before
+// multiplexing). Either way the client sees the same messages.
+//
+// On Shutdown every connection is closed with 1012 (service restart), as
+// Hasura closes its websockets when it shuts down.
 //
 // Where Hasura's wire behaviour and the two protocol specs disagree this
 // package follows Hasura, since Hasura's clients and tests are what it has
@@ -71,6 +78,17 @@ type Result struct {
 // subscription once per poll.
 type Executor func(ctx context.Context, sess *auth.Session, req *Request) Result
 
+// Subscriber starts an operation that may be a subscription. A query or
+// mutation runs to its end and its Result comes back with a nil stop, as
+// from an Executor. A subscription's Result carries its first result
+// (Subscription set); every later one, which the subscriber decides to
+// send, goes through send until stop is called (after stop returns, send
+// is not called again). send never blocks. A later Result with
+// RequestError ends the subscription: the client gets the error and
+// complete. A request that fails before running comes back as a Result
+// with RequestError and a nil stop.
+type Subscriber func(ctx context.Context, sess *auth.Session, req *Request, send func(Result)) (first Result, stop func())
+
 // Authenticator resolves a session from headers (auth.Resolver.Resolve has this shape);
 // ctx is the connection's, bounding an auth webhook call.
 type Authenticator func(ctx context.Context, h http.Header) (*auth.Session, *apierr.Error)
@@ -80,13 +98,22 @@ type Authenticator func(ctx context.Context, h http.Header) (*auth.Session, *api
 type Handler struct {
 	Auth    Authenticator
 	Execute Executor
-	Log     *slog.Logger
-	// PollInterval is the live-query refetch interval (Hasura's HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL, default 1s when zero).
+	// Subscribe, when set, starts every operation instead of Execute, and
+	// serves subscriptions without polling.
+	Subscribe Subscriber
+	Log       *slog.Logger
+	// PollInterval is the live-query refetch interval when there is no
+	// Subscribe (Hasura's HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL, default 1s when zero).
 	PollInterval time.Duration
 	// KeepAlive is the Apollo "ka" interval (Hasura's HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE, default 5s when zero).
 	KeepAlive time.Duration
 	// ConnectionInitTimeout closes a graphql-transport-ws connection that does not init in time (default 3s when zero; HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT).
 	ConnectionInitTimeout time.Duration
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	shutting bool
+	active   sync.WaitGroup // the connections being served
 }
 
 // Subprotocol names as they appear in Sec-WebSocket-Protocol.
@@ -119,6 +146,7 @@ const (
 	closeInitTimeout      websocket.StatusCode = 4408
 	closeDuplicateID      websocket.StatusCode = 4409
 	closeTooManyInitTries websocket.StatusCode = 4429
+	closeServiceRestart   websocket.StatusCode = 1012
 )
 
 type protocol int
@@ -149,6 +177,17 @@ var connSeq atomic.Uint64
 
 // ServeHTTP upgrades the request and runs the connection until it closes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	shutting := h.shutting
+	if !shutting {
+		h.active.Add(1)
+	}
+	h.mu.Unlock()
+	if shutting {
+		http.Error(w, "shutting server down", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.active.Done()
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{subprotocolTransportWS, subprotocolApollo},
 		// CORS is enforced by the server's middleware before we get here.
@@ -180,8 +219,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	c.log.Info("websocket connected", "path", r.URL.Path)
+	h.mu.Lock()
+	if h.conns == nil {
+		h.conns = map[*conn]struct{}{}
+	}
+	h.conns[c] = struct{}{}
+	shutting = h.shutting
+	h.mu.Unlock()
+	if shutting {
+		// Shutdown began while the handshake was under way.
+		c.closeWith(closeServiceRestart, "shutting server down")
+	}
 	c.serve()
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
 	c.log.Info("websocket disconnected", "duration", time.Since(start))
+}
+
+// Shutdown closes every connection with 1012 "shutting server down", as
+// Hasura does, which ends all their operations; connections that arrive
+// afterwards are refused with 503. It returns when every connection has
+// been served to its end.
+func (h *Handler) Shutdown() {
+	h.mu.Lock()
+	h.shutting = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		// Concurrently: a close handshake waits for the peer.
+		wg.Go(func() { c.closeWith(closeServiceRestart, "shutting server down") })
+	}
+	wg.Wait()
+	h.active.Wait()
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -446,6 +520,10 @@ func (c *conn) run(op *operation, sess *auth.Session, req *Request) {
 		}
 	}()
 
+	if c.h.Subscribe != nil {
+		c.runLive(op, sess, req)
+		return
+	}
 	res := c.h.Execute(op.ctx, sess, req)
 	if op.ctx.Err() != nil {
 		return
@@ -490,6 +568,81 @@ func (c *conn) run(op *operation, sess *auth.Session, req *Request) {
 			return
 		}
 	}
+}
+
+// runLive runs an operation through Subscribe: the first result as
+// Execute's, then, for a subscription, what the subscriber hands over.
+func (c *conn) runLive(op *operation, sess *auth.Session, req *Request) {
+	mb := &mailbox{ready: make(chan struct{}, 1)}
+	res, stop := c.h.Subscribe(op.ctx, sess, req, mb.put)
+	if stop != nil {
+		defer stop()
+	}
+	if op.ctx.Err() != nil {
+		return
+	}
+	if res.RequestError {
+		c.sendRequestError(op, res.Body)
+		return
+	}
+	if !c.writeOp(op, c.dataMsg(op.id, res.Body)) {
+		return
+	}
+	if !res.Subscription {
+		c.writeOp(op, encodeMsg("complete", &op.id, nil))
+		return
+	}
+	for {
+		select {
+		case <-op.ctx.Done():
+			return
+		case <-mb.ready:
+		}
+		r, ok := mb.take()
+		if !ok {
+			continue
+		}
+		if r.RequestError {
+			// The subscription can no longer be run as asked (say its
+			// field left the schema): tell the client and stop.
+			c.sendRequestError(op, r.Body)
+			return
+		}
+		if !c.writeOp(op, c.dataMsg(op.id, r.Body)) {
+			return
+		}
+	}
+}
+
+// mailbox holds the newest result of a subscription not yet written, so
+// that handing one over never waits for the client: a client that falls
+// behind gets the newest result, not a backlog (a live query's results
+// supersede each other). A final RequestError is never overwritten.
+type mailbox struct {
+	mu    sync.Mutex
+	res   Result
+	full  bool
+	ready chan struct{} // capacity 1: "there is something"
+}
+
+func (m *mailbox) put(r Result) {
+	m.mu.Lock()
+	if !m.full || !m.res.RequestError {
+		m.res, m.full = r, true
+	}
+	m.mu.Unlock()
+	select {
+	case m.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (m *mailbox) take() (Result, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.res, m.full
+	m.res, m.full = Result{}, false
+	return r, ok
 }
 
 func (c *conn) finish(op *operation) {

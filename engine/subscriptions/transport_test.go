@@ -175,6 +175,9 @@ func newEnv(t *testing.T, configure func(*Handler)) *testEnv {
 		// ask for one.
 		KeepAlive: time.Hour,
 	}
+	if throughSubscriber {
+		h.Subscribe = e.exec.subscriber(h.PollInterval)
+	}
 	if configure != nil {
 		configure(h)
 	}
