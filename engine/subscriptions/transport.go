@@ -525,18 +525,7 @@ func (c *conn) run(op *operation, sess *auth.Session, req *Request) {
 		return
 	}
 	res := c.h.Execute(op.ctx, sess, req)
-	if op.ctx.Err() != nil {
-		return
-	}
-	if res.RequestError {
-		c.sendRequestError(op, res.Body)
-		return
-	}
-	if !c.writeOp(op, c.dataMsg(op.id, res.Body)) {
-		return
-	}
-	if !res.Subscription {
-		c.writeOp(op, encodeMsg("complete", &op.id, nil))
+	if !c.first(op, res) {
 		return
 	}
 
@@ -570,6 +559,27 @@ func (c *conn) run(op *operation, sess *auth.Session, req *Request) {
 	}
 }
 
+// first sends an operation's first result (or its error) and reports
+// whether it is a subscription that goes on; a query or mutation is
+// completed here.
+func (c *conn) first(op *operation, res Result) bool {
+	if op.ctx.Err() != nil {
+		return false
+	}
+	if res.RequestError {
+		c.sendRequestError(op, res.Body)
+		return false
+	}
+	if !c.writeOp(op, c.dataMsg(op.id, res.Body)) {
+		return false
+	}
+	if !res.Subscription {
+		c.writeOp(op, encodeMsg("complete", &op.id, nil))
+		return false
+	}
+	return true
+}
+
 // runLive runs an operation through Subscribe: the first result as
 // Execute's, then, for a subscription, what the subscriber hands over.
 func (c *conn) runLive(op *operation, sess *auth.Session, req *Request) {
@@ -578,18 +588,7 @@ func (c *conn) runLive(op *operation, sess *auth.Session, req *Request) {
 	if stop != nil {
 		defer stop()
 	}
-	if op.ctx.Err() != nil {
-		return
-	}
-	if res.RequestError {
-		c.sendRequestError(op, res.Body)
-		return
-	}
-	if !c.writeOp(op, c.dataMsg(op.id, res.Body)) {
-		return
-	}
-	if !res.Subscription {
-		c.writeOp(op, encodeMsg("complete", &op.id, nil))
+	if !c.first(op, res) {
 		return
 	}
 	for {
