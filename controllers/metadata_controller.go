@@ -105,8 +105,9 @@ func (r *MetadataReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	o, err = conclude(ctx, r.Client, r.Recorder, before, &m, func(m *stratav1alpha1.Metadata) kstatus {
 		return kstatus{conditions: &m.Status.Conditions, observedGeneration: &m.Status.ObservedGeneration, all: m.Status}
 	}, o, err, before.Status.AppliedResourceVersion != m.Status.AppliedResourceVersion || before.Status.Drifted != m.Status.Drifted)
-	if o.requeue == 0 && !m.Spec.Suspend && (o.ready || o.reason == ReasonDriftDetected || o.reason == ReasonInconsistent) {
-		// Drift and the engine's consistency can only be polled.
+	if o.requeue == 0 && !m.Spec.Suspend && (o.ready || m.Spec.FromGit || o.reason == ReasonDriftDetected || o.reason == ReasonInconsistent) {
+		// Drift, the engine's consistency and a branch's new commits
+		// (which may fix a failed migration) can only be polled.
 		o.requeue = resync(r.Resync)
 	}
 	return o.result(), err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +12,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stratav1alpha1 "github.com/strata-dev/strata/api/v1alpha1"
 	"github.com/strata-dev/strata/test/pgtest"
@@ -130,6 +133,22 @@ func TestMetadataFromGitAppliesMigrationsThenMetadata(t *testing.T) {
 		t.Errorf("appliedRevision %q, want %q", md.Status.AppliedRevision, second)
 	}
 
+	// A broken migration stalls the Metadata with Postgres' own error; a
+	// fix pushed to the branch (nothing changed in Kubernetes) is picked
+	// up by the poll and applied.
+	repo.commit(map[string]string{"hasura/migrations/default/1700000000002_bad/up.sql": "ALTER TABLE nope ADD COLUMN x int;"})
+	waitCondition(t, md, stratav1alpha1.ConditionStalled, metav1.ConditionTrue, "MigrationFailed")
+	if c := meta.FindStatusCondition(md.Status.Conditions, stratav1alpha1.ConditionStalled); !strings.Contains(c.Message, `relation \"nope\" does not exist`) && !strings.Contains(c.Message, `relation "nope" does not exist`) {
+		t.Errorf("the failed migration's condition lacks the Postgres error: %s", c.Message)
+	}
+	wantHealth(t, md, "Degraded")
+	fixed := repo.commit(map[string]string{"hasura/migrations/default/1700000000002_bad/up.sql": "ALTER TABLE book ADD COLUMN x int;"})
+	eventually(t, "fixed commit applied", func() (bool, string) {
+		_ = env.Client.Get(context.Background(), client.ObjectKeyFromObject(md), md)
+		return md.Status.AppliedRevision == fixed, md.Status.AppliedRevision
+	})
+	waitReady(t, md)
+
 	// Each migration ran once and is recorded as the CLI records it.
 	conn, err := pgx.Connect(context.Background(), dataURL)
 	if err != nil {
@@ -139,7 +158,7 @@ func TestMetadataFromGitAppliesMigrationsThenMetadata(t *testing.T) {
 	var versions []int64
 	rows, _ := conn.Query(context.Background(), "SELECT version FROM hdb_catalog.schema_migrations WHERE NOT dirty ORDER BY version")
 	versions, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil || len(versions) != 2 || versions[0] != 1700000000000 || versions[1] != 1700000000001 {
+	if err != nil || len(versions) != 3 || versions[0] != 1700000000000 || versions[1] != 1700000000001 || versions[2] != 1700000000002 {
 		t.Errorf("schema_migrations: %v (%v)", versions, err)
 	}
 }
