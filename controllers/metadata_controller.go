@@ -238,13 +238,15 @@ func (r *MetadataReconciler) sync(ctx context.Context, m *stratav1alpha1.Metadat
 }
 
 // consistency re-reads the engine's inconsistencies of a settled Metadata:
-// a database changed under the engine shows here.
+// a database changed under the engine shows here. Its message is the
+// apply's, word for word: a different one would rewrite the status on the
+// first pass after every apply.
 func (r *MetadataReconciler) consistency(ctx context.Context, m *stratav1alpha1.Metadata, engine *engineclient.Client) outcome {
 	cons, err := engine.InconsistentMetadata(ctx)
 	if err != nil {
 		return waiting(ReasonEngineUnreachable, 10*time.Second, "reading inconsistencies: %s", redact(err.Error()))
 	}
-	return r.report(m, cons, fmt.Sprintf("in sync at resource_version %d", m.Status.AppliedResourceVersion))
+	return r.report(m, cons, fmt.Sprintf("applied at resource_version %d", m.Status.AppliedResourceVersion))
 }
 
 func (r *MetadataReconciler) report(m *stratav1alpha1.Metadata, cons *engineclient.Consistency, message string) outcome {
