@@ -420,6 +420,10 @@ func (c *conn) onInit(payload json.RawMessage) bool {
 	startKA := c.proto == apollo && !c.kaOn
 	c.kaOn = c.kaOn || startKA
 	c.mu.Unlock()
+	if !sess.Expires.IsZero() {
+		c.wg.Add(1)
+		go c.expireWith(sess)
+	}
 
 	if !c.write(encodeMsg("connection_ack", nil, nil)) {
 		return false
@@ -712,6 +716,27 @@ func (c *conn) keepAlive(every time.Duration) {
 				return
 			}
 		}
+	}
+}
+
+// expireWith closes the connection when the credentials of sess (a JWT's
+// exp) run out, as Hasura does, unless a later connection_init has
+// replaced the session by then.
+func (c *conn) expireWith(sess *auth.Session) {
+	defer c.wg.Done()
+	t := time.NewTimer(time.Until(sess.Expires))
+	defer t.Stop()
+	select {
+	case <-c.ctx.Done():
+		return
+	case <-t.C:
+	}
+	c.mu.Lock()
+	current := c.sess == sess
+	c.mu.Unlock()
+	if current {
+		c.log.Info("websocket closed: the session's token expired")
+		c.closeWith(closeNormal, "JWT expired")
 	}
 }
 

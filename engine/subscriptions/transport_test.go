@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/strata-dev/strata/engine/aeson"
+	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/auth"
 
 	"github.com/strata-dev/strata/test/testlog"
@@ -748,5 +749,43 @@ func TestCloseReasonFitsAFrame(t *testing.T) {
 	}
 	if got := closeReason("short"); got != "short" {
 		t.Fatalf("closeReason(short) = %q", got)
+	}
+}
+
+// A connection whose session comes from a token closes when the token
+// expires (Hasura's tokenExpiryHandler); a connection_init with a fresh
+// token before then moves the deadline.
+func TestConnectionClosesWhenTheTokenExpires(t *testing.T) {
+	var mu sync.Mutex
+	expires := map[string]time.Time{}
+	e := newEnv(t, func(h *Handler) {
+		h.Auth = func(_ context.Context, hdr http.Header) (*auth.Session, *apierr.Error) {
+			mu.Lock()
+			defer mu.Unlock()
+			tok := hdr.Get("Authorization")
+			return &auth.Session{Role: "user", Vars: map[string]string{"x-hasura-role": "user"}, Expires: expires[tok]}, nil
+		}
+	})
+	mu.Lock()
+	expires["Bearer short"] = time.Now().Add(300 * time.Millisecond)
+	expires["Bearer long"] = time.Now().Add(time.Hour)
+	mu.Unlock()
+
+	short := e.apollo(t)
+	apolloInit(t, short, `{"headers":{"Authorization":"Bearer short"}}`)
+	expectClose(t, short, 1000, "JWT expired")
+
+	// Re-initialised with a longer-lived token: the first deadline passes
+	// and the connection stays, still serving.
+	mu.Lock()
+	expires["Bearer short2"] = time.Now().Add(time.Second) // time enough to re-initialise on a busy machine
+	mu.Unlock()
+	renewed := e.apollo(t)
+	apolloInit(t, renewed, `{"headers":{"Authorization":"Bearer short2"}}`)
+	apolloInit(t, renewed, `{"headers":{"Authorization":"Bearer long"}}`)
+	time.Sleep(1300 * time.Millisecond) // past the first token's expiry
+	send(t, renewed, start("start", "1", "query { q }"))
+	if m := read(t, renewed); m.Type != "data" {
+		t.Fatalf("after the first token's expiry: %s", m.raw)
 	}
 }
