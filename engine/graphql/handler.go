@@ -40,6 +40,7 @@ import (
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/schema"
 	"github.com/strata-dev/strata/engine/schemacache"
+	"github.com/strata-dev/strata/engine/server/reqlog"
 	"github.com/strata-dev/strata/engine/subscriptions"
 )
 
@@ -326,6 +327,8 @@ func (e *Engine) serveOne(ctx context.Context, sess *auth.Session, raw []byte, r
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return invalidJSON(err)
 	}
+	// The request's log line names the role and the operation.
+	reqlog.Annotate(ctx, sess.Role, req.OperationName)
 	res := e.Execute(ctx, sess, &req, relay)
 	return res.Status, res.Body
 }

@@ -82,7 +82,7 @@ func TestRequestLogLine(t *testing.T) {
 		"Cookie":                 {"session=" + logCookie},
 		"X-Connection-Encrypted": {logEncrypted},
 		"X-Real-Ip":              {"203.0.113.7"},
-	}, `{"query":"query Named { __typename }","variables":{"password":"`+logAdminSecret+`"}}`)
+	}, `{"query":"query Named { __typename }","operationName":"Named","variables":{"password":"`+logAdminSecret+`"}}`)
 	if status != 200 {
 		t.Fatalf("admin request: %d %s", status, body)
 	}
@@ -126,6 +126,7 @@ func TestRequestLogLine(t *testing.T) {
 		"detail.operation.request_id": "log-admin",
 		"detail.operation.user_vars.x-hasura-role":    "admin",
 		"detail.operation.request_mode":               "single",
+		"detail.operation.query.operationName":        "Named",
 		"detail.http_info.status":                     float64(200),
 		"detail.http_info.method":                     "POST",
 		"detail.http_info.url":                        "/v1/graphql",
