@@ -128,10 +128,10 @@ func TestMetadataFromGitAppliesMigrationsThenMetadata(t *testing.T) {
 		got := graphql(t, url, `{ book { author } }`)
 		return got == `{"data":{"book":[{"author":"Herbert"}]}}`, got
 	})
+	// The engine serves the new metadata a moment before the status that
+	// records it is written: wait for that too.
+	appliedRevision(t, md, second)
 	waitReady(t, md)
-	if md.Status.AppliedRevision != second {
-		t.Errorf("appliedRevision %q, want %q", md.Status.AppliedRevision, second)
-	}
 
 	// A broken migration stalls the Metadata with Postgres' own error; a
 	// fix pushed to the branch (nothing changed in Kubernetes) is picked
@@ -143,10 +143,7 @@ func TestMetadataFromGitAppliesMigrationsThenMetadata(t *testing.T) {
 	}
 	wantHealth(t, md, "Degraded")
 	fixed := repo.commit(map[string]string{"hasura/migrations/default/1700000000002_bad/up.sql": "ALTER TABLE book ADD COLUMN x int;"})
-	eventually(t, "fixed commit applied", func() (bool, string) {
-		_ = env.Client.Get(context.Background(), client.ObjectKeyFromObject(md), md)
-		return md.Status.AppliedRevision == fixed, md.Status.AppliedRevision
-	})
+	appliedRevision(t, md, fixed)
 	waitReady(t, md)
 
 	// Each migration ran once and is recorded as the CLI records it.
@@ -161,4 +158,13 @@ func TestMetadataFromGitAppliesMigrationsThenMetadata(t *testing.T) {
 	if err != nil || len(versions) != 3 || versions[0] != 1700000000000 || versions[1] != 1700000000001 || versions[2] != 1700000000002 {
 		t.Errorf("schema_migrations: %v (%v)", versions, err)
 	}
+}
+
+// appliedRevision waits until the Metadata records commit as applied.
+func appliedRevision(t *testing.T, md *stratav1alpha1.Metadata, commit string) {
+	t.Helper()
+	eventually(t, "commit "+commit[:8]+" applied", func() (bool, string) {
+		_ = env.Client.Get(context.Background(), client.ObjectKeyFromObject(md), md)
+		return md.Status.AppliedRevision == commit, md.Status.AppliedRevision
+	})
 }

@@ -212,10 +212,12 @@ func TestDriftCorrectedOrReported(t *testing.T) {
 		ok, doc := hasCollection("console-edit")
 		return !ok, doc
 	})
+	// The correction is served a moment before its status is written.
+	eventually(t, "correction recorded", func() (bool, string) {
+		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(s.metadata), s.metadata)
+		return s.metadata.Status.AppliedResourceVersion > applied, fmt.Sprint(s.metadata.Status.AppliedResourceVersion)
+	})
 	waitReady(t, s.metadata)
-	if s.metadata.Status.AppliedResourceVersion <= applied {
-		t.Errorf("appliedResourceVersion %d after correcting drift, was %d", s.metadata.Status.AppliedResourceVersion, applied)
-	}
 
 	update(t, s.metadata, func(m *stratav1alpha1.Metadata) { m.Spec.DriftPolicy = stratav1alpha1.DriftReport })
 	waitReady(t, s.metadata)
