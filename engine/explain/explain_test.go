@@ -3,7 +3,6 @@ package explain_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -27,21 +26,12 @@ type client struct {
 
 func (c client) post(path string, header http.Header, body string) (int, string) {
 	c.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, c.url+path, strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("X-Hasura-Admin-Secret", secret)
+	h := http.Header{"X-Hasura-Admin-Secret": {secret}}
 	for k, v := range header {
-		req.Header[k] = v
+		h[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	status, _, out := enginetest.Do(c.t, http.MethodPost, c.url+path, h, body)
+	return status, out
 }
 
 func start(t *testing.T, configure func(*config.Config)) (client, *enginetest.Engine) {

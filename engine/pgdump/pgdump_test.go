@@ -36,21 +36,11 @@ const secret = "dump-secret"
 
 func post(t *testing.T, url string, header http.Header, body string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Hasura-Admin-Secret", secret)
+	h := http.Header{"X-Hasura-Admin-Secret": {secret}}
 	for k, v := range header {
-		req.Header[k] = v
+		h[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return enginetest.Do(t, http.MethodPost, url, h, body)
 }
 
 func sameJSON(a, b string) bool {

@@ -2,10 +2,8 @@ package rest_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/strata-dev/strata/engine/config"
@@ -25,24 +23,8 @@ type client struct {
 
 func (c client) do(method, path string, header http.Header, body string) (int, string) {
 	c.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, c.url+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	status, _, out := enginetest.Do(c.t, method, c.url+path, header, body)
+	return status, out
 }
 
 func admin() http.Header { return http.Header{"X-Hasura-Admin-Secret": {secret}} }

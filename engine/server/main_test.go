@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/strata-dev/strata/engine/config"
@@ -17,24 +15,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // do sends one request and returns the status, headers and body.
 func do(t *testing.T, method, url string, header http.Header, body string) (int, http.Header, string) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return enginetest.Do(t, method, url, header, body)
 }
 
 // startLogged runs an engine and returns its URL and its log.

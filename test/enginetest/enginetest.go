@@ -5,9 +5,11 @@ package enginetest
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/strata-dev/strata/engine"
@@ -66,4 +68,28 @@ func Start(t testing.TB, configure func(*config.Config)) *Engine {
 		}
 	})
 	return &Engine{URL: "http://" + ln.Addr().String(), DatabaseURL: cfg.DatabaseURL, Config: cfg, Logs: logs}
+}
+
+// Do sends one request (body "" sends none) and returns its status,
+// headers and body; a request that cannot be sent fails the test.
+func Do(t testing.TB, method, url string, header http.Header, body string) (int, http.Header, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }
