@@ -10,6 +10,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/strata-dev/strata/engine/graphql/introspection"
 	"github.com/strata-dev/strata/engine/schema"
 )
 
@@ -37,44 +38,15 @@ type inValue struct {
 // describe names a value's kind as Hasura's messages do.
 func (v inValue) describe(vars map[string]*variable) string {
 	if v.isJSON {
-		switch v.json.(type) {
-		case nil:
-			return "null"
-		case bool:
-			return "a boolean"
-		case string:
-			return "a string"
-		case json.Number:
-			return "a number"
-		case []any:
-			return "a list"
-		default:
-			return "an object"
-		}
+		return introspection.DescribeJSON(v.json)
 	}
-	switch v.lit.Kind {
-	case ast.Variable:
+	if v.lit.Kind == ast.Variable {
 		if vr := vars[v.lit.Raw]; vr != nil && vr.present {
-			return inValue{json: vr.value, isJSON: true}.describe(vars)
+			return introspection.DescribeJSON(vr.value)
 		}
 		return fmt.Sprintf("no value specified for variable '%s'", v.lit.Raw)
-	case ast.IntValue:
-		return "an integer"
-	case ast.FloatValue:
-		return "a float"
-	case ast.StringValue, ast.BlockValue:
-		return "a string"
-	case ast.BooleanValue:
-		return "a boolean"
-	case ast.NullValue:
-		return "null"
-	case ast.EnumValue:
-		return "an enum value"
-	case ast.ListValue:
-		return "a list"
-	default:
-		return "an object"
 	}
+	return introspection.DescribeLiteral(v.lit.Kind)
 }
 
 // coercer checks input values against a schema's types.

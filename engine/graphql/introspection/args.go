@@ -136,37 +136,49 @@ func (c *compiler) nameArg(args ast.ArgumentList) (string, *Error) {
 // describe names a value's kind as Hasura's describeValue does.
 func describe(in input) string {
 	if in.isJSON {
-		switch v := in.json.(type) {
-		case nil:
-			return "null"
-		case bool:
-			return "a boolean"
-		case string:
-			return "a string"
-		case json.Number, float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-			return "a number"
-		case []any:
-			return "a list"
-		case map[string]any:
-			return "an object"
-		default:
-			switch reflect.ValueOf(v).Kind() {
-			case reflect.Slice, reflect.Array:
-				return "a list"
-			case reflect.String:
-				return "a string"
-			case reflect.Bool:
-				return "a boolean"
-			case reflect.Map, reflect.Struct, reflect.Pointer:
-				return "an object"
-			}
-			return "a number"
-		}
+		return DescribeJSON(in.json)
 	}
 	if in.lit == nil {
 		return "null"
 	}
-	switch in.lit.Kind {
+	return DescribeLiteral(in.lit.Kind)
+}
+
+// DescribeJSON names the kind of a decoded JSON value (a variable's) as
+// Hasura's describeValue does in "expected ..., but found ..." messages.
+func DescribeJSON(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case json.Number, float64, float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	default:
+		switch reflect.ValueOf(v).Kind() {
+		case reflect.Slice, reflect.Array:
+			return "a list"
+		case reflect.String:
+			return "a string"
+		case reflect.Bool:
+			return "a boolean"
+		case reflect.Map, reflect.Struct, reflect.Pointer:
+			return "an object"
+		}
+		return "a number"
+	}
+}
+
+// DescribeLiteral names the kind of a GraphQL literal as Hasura's
+// describeValue does (a variable is the caller's to resolve).
+func DescribeLiteral(k ast.ValueKind) string {
+	switch k {
 	case ast.IntValue:
 		return "an integer"
 	case ast.FloatValue:
