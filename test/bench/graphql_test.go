@@ -329,7 +329,13 @@ func checkTwins(b *testing.B, client *http.Client, endpoint string, pool *pgxpoo
 
 // post sends one GraphQL request and reads the whole answer into buf.
 func post(client *http.Client, url string, body []byte, buf *bytes.Buffer) error {
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	return send(client, http.MethodPost, url, body, buf)
+}
+
+// send sends one request and reads its answer into buf; anything but a
+// 200 without errors is an error.
+func send(client *http.Client, method, url string, body []byte, buf *bytes.Buffer) error {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -4,14 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -44,74 +39,22 @@ func BenchmarkPGMeta(b *testing.B) {
 	conn.Close(ctx)
 	pool := rawPool(b, e.DatabaseURL, 10)
 
-	// Ten clients whatever the core count.
-	parallelism := max(1, 10/runtime.GOMAXPROCS(0))
+	const clients = 10
 	b.Run("query-select-1/baseline=pgx", func(b *testing.B) {
-		b.SetParallelism(parallelism)
-		latencies(b, func() error {
+		parallel(b, clients, func(*bytes.Buffer) error {
 			var one int
 			return pool.QueryRow(ctx, "select 1").Scan(&one)
 		})
 	})
 	c := client()
-	post := func(path, body string) func() error {
-		return func() error { return do(c, http.MethodPost, e.URL+path, body) }
-	}
 	b.Run("query-select-1/engine", func(b *testing.B) {
-		b.SetParallelism(parallelism)
-		latencies(b, post("/pg/query", `{"query":"select 1"}`))
+		parallel(b, clients, func(buf *bytes.Buffer) error {
+			return post(c, e.URL+"/pg/query", []byte(`{"query":"select 1"}`), buf)
+		})
 	})
 	b.Run(fmt.Sprintf("tables-%d/engine", pgMetaTables), func(b *testing.B) {
-		b.SetParallelism(parallelism)
-		latencies(b, func() error { return do(c, http.MethodGet, e.URL+"/pg/tables?included_schemas=public", "") })
+		parallel(b, clients, func(buf *bytes.Buffer) error {
+			return send(c, http.MethodGet, e.URL+"/pg/tables?included_schemas=public", nil, buf)
+		})
 	})
-}
-
-func do(c *http.Client, method, url, body string) error {
-	req, err := http.NewRequest(method, url, bytes.NewReader([]byte(body)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: status %d", method, url, resp.StatusCode)
-	}
-	return nil
-}
-
-// latencies runs f in parallel and reports req/s and the median latency.
-func latencies(b *testing.B, f func() error) {
-	b.Helper()
-	var mu sync.Mutex
-	var all []time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		var mine []time.Duration
-		for pb.Next() {
-			t := time.Now()
-			if err := f(); err != nil {
-				b.Error(err)
-				return
-			}
-			mine = append(mine, time.Since(t))
-		}
-		mu.Lock()
-		all = append(all, mine...)
-		mu.Unlock()
-	})
-	elapsed := time.Since(start)
-	if len(all) == 0 {
-		return
-	}
-	slices.Sort(all)
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 }
