@@ -20,6 +20,7 @@ import (
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/memfs"
 	"github.com/go-git/go-git/v5"
+	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -47,14 +48,7 @@ type Checkout struct {
 // branch, fully when a revision is pinned (a shallow clone cannot reach
 // an arbitrary commit).
 func Fetch(ctx context.Context, r Repository) (*Checkout, error) {
-	opts := &git.CloneOptions{URL: r.URL, Tags: git.NoTags}
-	if r.Username != "" || r.Password != "" {
-		user := r.Username
-		if user == "" {
-			user = "git" // any non-empty name works with token auth
-		}
-		opts.Auth = &githttp.BasicAuth{Username: user, Password: r.Password}
-	}
+	opts := &git.CloneOptions{URL: r.URL, Tags: git.NoTags, Auth: r.auth()}
 	if r.Revision == "" {
 		opts.Depth, opts.SingleBranch = 1, true
 		if r.Branch != "" {
@@ -87,15 +81,66 @@ func Fetch(ctx context.Context, r Repository) (*Checkout, error) {
 	return &Checkout{Commit: head.Hash().String(), FS: fs}, nil
 }
 
+// auth is the HTTP basic auth of r's credentials, nil without any.
+func (r Repository) auth() transport.AuthMethod {
+	if r.Username == "" && r.Password == "" {
+		return nil
+	}
+	user := r.Username
+	if user == "" {
+		user = "git" // any non-empty name works with token auth
+	}
+	return &githttp.BasicAuth{Username: user, Password: r.Password}
+}
+
+// Head is the commit at the head of r's branch (the remote's default
+// branch when none), read as `git ls-remote` does: no clone.
+func Head(ctx context.Context, r Repository) (string, error) {
+	remote := git.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{r.URL}})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: r.auth()})
+	if err != nil {
+		return "", cleanErr(err)
+	}
+	want := plumbing.HEAD
+	if r.Branch != "" {
+		want = plumbing.NewBranchReferenceName(r.Branch)
+	}
+	byName := map[plumbing.ReferenceName]*plumbing.Reference{}
+	for _, ref := range refs {
+		byName[ref.Name()] = ref
+	}
+	ref := byName[want]
+	if ref != nil && ref.Type() == plumbing.SymbolicReference {
+		ref = byName[ref.Target()]
+	}
+	if ref == nil {
+		if r.Branch == "" {
+			return "", errors.New("the repository has no HEAD")
+		}
+		return "", fmt.Errorf("branch %q not found in the repository", r.Branch)
+	}
+	return ref.Hash().String(), nil
+}
+
+// gitError is a go-git error made short and free of URLs; the original
+// stays reachable for errors.Is.
+type gitError struct {
+	msg string
+	err error
+}
+
+func (e *gitError) Error() string { return e.msg }
+func (e *gitError) Unwrap() error { return e.err }
+
 // cleanErr keeps go-git's transport errors short and free of URLs.
 func cleanErr(err error) error {
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return errors.New("authentication failed")
+		return &gitError{"authentication failed", err}
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return errors.New("repository not found")
+		return &gitError{"repository not found", err}
 	}
-	return errors.New(Redact(err.Error()))
+	return &gitError{Redact(err.Error()), err}
 }
 
 var credsInURL = regexp.MustCompile(`(://)[^/@\s]+@`)

@@ -3,17 +3,12 @@ package tenantapi
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path"
 	"regexp"
 	"strings"
 
-	"github.com/go-git/go-git/v5"
-	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	"github.com/go-git/go-git/v5/storage/memory"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -231,32 +226,21 @@ func (s *Server) gitToken(ctx context.Context, p *stratav1alpha1.Project) (strin
 	return string(sec.Data["password"]), nil
 }
 
-// lsRemote finds the commit at the head of branch, as `git ls-remote`.
+// lsRemote finds the commit at the head of branch, as `git ls-remote`,
+// in the words a preview job reports.
 func lsRemote(ctx context.Context, url, branch, token string) (string, error) {
-	remote := git.NewRemote(memory.NewStorage(), &gitconfig.RemoteConfig{Name: "origin", URLs: []string{url}})
-	opts := &git.ListOptions{}
-	if token != "" {
-		opts.Auth = &githttp.BasicAuth{Username: "git", Password: token}
+	commit, err := hasuraproject.Head(ctx, hasuraproject.Repository{URL: url, Branch: branch, Password: token})
+	switch {
+	case err == nil:
+		return commit, nil
+	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
+		return "", errors.New("authentication failed: the token cannot read the repository")
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return "", errors.New("repository not found (or the token cannot see it)")
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return "", errors.New("the repository is empty")
 	}
-	refs, err := remote.ListContext(ctx, opts)
-	if err != nil {
-		switch {
-		case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-			return "", errors.New("authentication failed: the token cannot read the repository")
-		case errors.Is(err, transport.ErrRepositoryNotFound):
-			return "", errors.New("repository not found (or the token cannot see it)")
-		case errors.Is(err, transport.ErrEmptyRemoteRepository):
-			return "", errors.New("the repository is empty")
-		}
-		return "", errors.New(hasuraproject.Redact(err.Error()))
-	}
-	want := plumbing.NewBranchReferenceName(branch)
-	for _, r := range refs {
-		if r.Name() == want {
-			return r.Hash().String(), nil
-		}
-	}
-	return "", fmt.Errorf("branch %q not found in the repository", branch)
+	return "", err
 }
 
 // scrub removes a secret from a message, and URL credentials with it.
