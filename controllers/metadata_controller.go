@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"fmt"
 	"time"
 
@@ -39,6 +40,18 @@ type MetadataReconciler struct {
 	Recorder events.EventRecorder
 	// Resync is how often a settled Metadata is checked for drift.
 	Resync time.Duration
+
+	// parsed keeps, per Metadata, the project last read from git, so a
+	// poll whose branch has not moved asks the remote for its head and
+	// clones nothing. Per Metadata, so no object ever reads what another
+	// fetched with other credentials.
+	parsed sync.Map // gitKey -> *gitProject
+}
+
+// gitKey names what a gitProject was read from, and for which Metadata.
+type gitKey struct {
+	metadata                 types.NamespacedName
+	url, dir, branch, commit string
 }
 
 // Reasons of Metadata conditions.
@@ -93,6 +106,9 @@ func (r *MetadataReconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *MetadataReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var m stratav1alpha1.Metadata
 	if err := r.Get(ctx, req.NamespacedName, &m); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !m.DeletionTimestamp.IsZero() {
@@ -285,7 +301,7 @@ func (r *MetadataReconciler) desired(ctx context.Context, m *stratav1alpha1.Meta
 		}
 		return doc, nil, nil, nil
 	default:
-		g, o, err := r.fromGit(ctx, p)
+		g, o, err := r.fromGit(ctx, client.ObjectKeyFromObject(m), p)
 		if o != nil || err != nil {
 			return nil, nil, o, err
 		}
@@ -300,7 +316,7 @@ type gitProject struct {
 }
 
 // fromGit fetches the Project's repository and reads the project in it.
-func (r *MetadataReconciler) fromGit(ctx context.Context, p *stratav1alpha1.Project) (*gitProject, *outcome, error) {
+func (r *MetadataReconciler) fromGit(ctx context.Context, m types.NamespacedName, p *stratav1alpha1.Project) (*gitProject, *outcome, error) {
 	g := p.Spec.Git
 	if g == nil {
 		o := stalled(ReasonInvalidSpec, "fromGit is set but Project %q has no spec.git", p.Name)
@@ -323,17 +339,47 @@ func (r *MetadataReconciler) fromGit(ctx context.Context, p *stratav1alpha1.Proj
 	}
 	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	co, err := hasuraproject.Fetch(fctx, repo)
-	if err != nil {
+	gitFailed := func(err error) (*gitProject, *outcome, error) {
 		o := waiting(ReasonGitFailed, 30*time.Second, "%v", err)
 		return nil, &o, nil
+	}
+	commit := g.Revision
+	if commit == "" {
+		head, err := hasuraproject.Head(fctx, repo)
+		if err != nil {
+			return gitFailed(err)
+		}
+		commit = head
+	}
+	key := gitKey{m, g.URL, g.Directory, g.Branch, commit}
+	if known, ok := r.parsed.Load(key); ok {
+		return known.(*gitProject), nil, nil
+	}
+	co, err := hasuraproject.Fetch(fctx, repo)
+	if err != nil {
+		return gitFailed(err)
 	}
 	proj, err := hasuraproject.Load(co.FS, g.Directory)
 	if err != nil {
 		o := stalled(ReasonInvalidSpec, "commit %s: %v", short(co.Commit), err)
 		return nil, &o, nil
 	}
-	return &gitProject{Commit: co.Commit, Project: proj}, nil, nil
+	gp := &gitProject{Commit: co.Commit, Project: proj}
+	// One entry per Metadata: the commit this one replaces (or a source
+	// the spec no longer names) is not asked for again.
+	r.forget(m)
+	r.parsed.Store(key, gp)
+	return gp, nil, nil
+}
+
+// forget drops what was read from git for a Metadata.
+func (r *MetadataReconciler) forget(m types.NamespacedName) {
+	r.parsed.Range(func(k, _ any) bool {
+		if k.(gitKey).metadata == m {
+			r.parsed.Delete(k)
+		}
+		return true
+	})
 }
 
 func short(commit string) string { return commit[:min(len(commit), 12)] }
