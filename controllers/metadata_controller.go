@@ -54,18 +54,6 @@ type gitKey struct {
 	url, dir, branch, commit string
 }
 
-// Reasons of Metadata conditions.
-const (
-	ReasonConflictingManager = "ConflictingManager"
-	ReasonDriftDetected      = "DriftDetected"
-	ReasonInconsistent       = "InconsistentMetadata"
-	ReasonMetadataRejected   = "MetadataRejected"
-	ReasonSuspended          = "Suspended"
-	ReasonConflict           = "ResourceVersionConflict"
-	ReasonGitFailed          = "GitOperationFailed"
-	ReasonMigrationFailed    = "MigrationFailed"
-)
-
 // maxApplyAttempts bounds the export-decide-apply rounds of one pass when
 // the engine keeps answering 409; the next pass starts over.
 const maxApplyAttempts = 5
@@ -121,7 +109,7 @@ func (r *MetadataReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	o, err = conclude(ctx, r.Client, r.Recorder, before, &m, func(m *stratav1alpha1.Metadata) kstatus {
 		return kstatus{conditions: &m.Status.Conditions, observedGeneration: &m.Status.ObservedGeneration, all: m.Status}
 	}, o, err, before.Status.AppliedResourceVersion != m.Status.AppliedResourceVersion || before.Status.Drifted != m.Status.Drifted)
-	if o.requeue == 0 && !m.Spec.Suspend && (o.ready || m.Spec.FromGit || o.reason == ReasonDriftDetected || o.reason == ReasonInconsistent) {
+	if o.requeue == 0 && !m.Spec.Suspend && (o.ready || m.Spec.FromGit || o.reason == stratav1alpha1.ReasonDriftDetected || o.reason == stratav1alpha1.ReasonInconsistent) {
 		// Drift, the engine's consistency and a branch's new commits
 		// (which may fix a failed migration) can only be polled.
 		o.requeue = resync(r.Resync)
@@ -137,7 +125,7 @@ func (r *MetadataReconciler) reconcile(ctx context.Context, m *stratav1alpha1.Me
 		if err != nil {
 			return outcome{}, err
 		}
-		return stalled(ReasonConflictingManager, "Metadata %q already manages Project %q", other, m.Spec.ProjectRef.Name), nil
+		return stalled(stratav1alpha1.ReasonConflictingManager, "Metadata %q already manages Project %q", other, m.Spec.ProjectRef.Name), nil
 	}
 	engine, project, wait, err := engineOf(ctx, r.Client, r.Engines, m.Namespace, m.Spec.ProjectRef)
 	if wait != nil || err != nil {
@@ -152,20 +140,20 @@ func (r *MetadataReconciler) reconcile(ctx context.Context, m *stratav1alpha1.Me
 		// tables it tracks.
 		if missing, err := unattachedSource(ctx, engine, git.Migrations); err != nil || missing != "" {
 			if err != nil {
-				return waiting(ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), nil
+				return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), nil
 			}
-			return waiting(ReasonDependencyNotReady, 10*time.Second, "migrations of commit %s are for source %q, which is not attached: create a Source for it", short(git.Commit), missing), nil
+			return waiting(stratav1alpha1.ReasonDependencyNotReady, 10*time.Second, "migrations of commit %s are for source %q, which is not attached: create a Source for it", short(git.Commit), missing), nil
 		}
 		n, err := applyMigrations(ctx, engine, git.Migrations)
 		if err != nil {
-			return stalled(ReasonMigrationFailed, "commit %s: %v", short(git.Commit), err), nil
+			return stalled(stratav1alpha1.ReasonMigrationFailed, "commit %s: %v", short(git.Commit), err), nil
 		}
 		if n > 0 {
 			r.record(m, corev1.EventTypeNormal, "MigrationsApplied", "applied %d migrations of commit %s", n, short(git.Commit))
 		}
 	}
 	o := r.apply(ctx, m, engine, desired)
-	if git != nil && (o.ready || o.reason == ReasonInconsistent) {
+	if git != nil && (o.ready || o.reason == stratav1alpha1.ReasonInconsistent) {
 		m.Status.AppliedRevision = git.Commit
 	}
 	return o, nil
@@ -178,7 +166,7 @@ func (r *MetadataReconciler) apply(ctx context.Context, m *stratav1alpha1.Metada
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return waiting(ReasonProgressing, time.Second, "interrupted")
+				return waiting(stratav1alpha1.ReasonProgressing, time.Second, "interrupted")
 			case <-time.After(time.Duration(50<<attempt) * time.Millisecond):
 			}
 		}
@@ -187,7 +175,7 @@ func (r *MetadataReconciler) apply(ctx context.Context, m *stratav1alpha1.Metada
 			return o
 		}
 	}
-	return waiting(ReasonConflict, 2*time.Second, "the engine's metadata kept changing while applying; retrying")
+	return waiting(stratav1alpha1.ReasonConflict, 2*time.Second, "the engine's metadata kept changing while applying; retrying")
 }
 
 // sync is one export-decide-apply round; retry is true when the engine
@@ -195,23 +183,23 @@ func (r *MetadataReconciler) apply(ctx context.Context, m *stratav1alpha1.Metada
 func (r *MetadataReconciler) sync(ctx context.Context, m *stratav1alpha1.Metadata, engine *engineclient.Client, desired json.RawMessage) (outcome, bool) {
 	live, err := engine.ExportMetadata(ctx)
 	if err != nil {
-		return waiting(ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), false
+		return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), false
 	}
 	doc, missing, err := withLiveSources(desired, live.Metadata)
 	if err != nil {
-		return stalled(ReasonInvalidSpec, "%v", err), false
+		return stalled(stratav1alpha1.ReasonInvalidSpec, "%v", err), false
 	}
 	if missing != "" {
-		return waiting(ReasonDependencyNotReady, 10*time.Second,
+		return waiting(stratav1alpha1.ReasonDependencyNotReady, 10*time.Second,
 			"source %q is not attached to the engine and the metadata does not configure it: create a Source for it", missing), false
 	}
 	desiredHash, err := digest(doc)
 	if err != nil {
-		return stalled(ReasonInvalidSpec, "%v", err), false
+		return stalled(stratav1alpha1.ReasonInvalidSpec, "%v", err), false
 	}
 	liveHash, err := digest(live.Metadata)
 	if err != nil {
-		return waiting(ReasonEngineUnreachable, 10*time.Second, "decoding the engine's metadata: %v", err), false
+		return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "decoding the engine's metadata: %v", err), false
 	}
 	st := &m.Status
 	if desiredHash == st.AppliedHash {
@@ -221,7 +209,7 @@ func (r *MetadataReconciler) sync(ctx context.Context, m *stratav1alpha1.Metadat
 		}
 		if m.Spec.DriftPolicy == stratav1alpha1.DriftReport {
 			st.Drifted = true
-			return stalled(ReasonDriftDetected, "the engine's metadata (resource_version %d) was changed outside this Metadata; driftPolicy Report leaves it", live.ResourceVersion), false
+			return stalled(stratav1alpha1.ReasonDriftDetected, "the engine's metadata (resource_version %d) was changed outside this Metadata; driftPolicy Report leaves it", live.ResourceVersion), false
 		}
 	}
 
@@ -234,13 +222,13 @@ func (r *MetadataReconciler) sync(ctx context.Context, m *stratav1alpha1.Metadat
 		if errors.As(err, &e) && e.Status < 500 {
 			// The engine judged the document: only a new spec (or a
 			// changed database) fixes it.
-			return stalled(ReasonMetadataRejected, "the engine refused the metadata: %s", redact(e.Text)), false
+			return stalled(stratav1alpha1.ReasonMetadataRejected, "the engine refused the metadata: %s", redact(e.Text)), false
 		}
-		return waiting(ReasonEngineUnreachable, 10*time.Second, "applying metadata: %s", redact(err.Error())), false
+		return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "applying metadata: %s", redact(err.Error())), false
 	}
 	after, err := engine.ExportMetadata(ctx)
 	if err != nil {
-		return waiting(ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), false
+		return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), false
 	}
 	st.AppliedHash, st.AppliedResourceVersion, st.Drifted = desiredHash, after.ResourceVersion, false
 	st.LastAppliedTime = &metav1.Time{Time: time.Now()}
@@ -260,7 +248,7 @@ func (r *MetadataReconciler) sync(ctx context.Context, m *stratav1alpha1.Metadat
 func (r *MetadataReconciler) consistency(ctx context.Context, m *stratav1alpha1.Metadata, engine *engineclient.Client) outcome {
 	cons, err := engine.InconsistentMetadata(ctx)
 	if err != nil {
-		return waiting(ReasonEngineUnreachable, 10*time.Second, "reading inconsistencies: %s", redact(err.Error()))
+		return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "reading inconsistencies: %s", redact(err.Error()))
 	}
 	return r.report(m, cons, fmt.Sprintf("applied at resource_version %d", m.Status.AppliedResourceVersion))
 }
@@ -272,7 +260,7 @@ func (r *MetadataReconciler) report(m *stratav1alpha1.Metadata, cons *engineclie
 			stratav1alpha1.InconsistentObject{Type: o.Type, Name: o.Name, Reason: redact(o.Reason)})
 	}
 	if n := len(m.Status.InconsistentObjects); n > 0 {
-		return stalled(ReasonInconsistent, "%s; %d metadata objects do not fit the database (status.inconsistentObjects)", message, n)
+		return stalled(stratav1alpha1.ReasonInconsistent, "%s; %d metadata objects do not fit the database (status.inconsistentObjects)", message, n)
 	}
 	return done(message)
 }
@@ -289,7 +277,7 @@ func (r *MetadataReconciler) desired(ctx context.Context, m *stratav1alpha1.Meta
 		for i, ref := range m.Spec.ConfigMapRefs {
 			err := r.Get(ctx, types.NamespacedName{Namespace: m.Namespace, Name: ref.Name}, &cms[i])
 			if apierrors.IsNotFound(err) {
-				return wait(waiting(ReasonDependencyNotReady, 0, "waiting for ConfigMap %q", ref.Name))
+				return wait(waiting(stratav1alpha1.ReasonDependencyNotReady, 0, "waiting for ConfigMap %q", ref.Name))
 			}
 			if err != nil {
 				return nil, nil, nil, err
@@ -297,7 +285,7 @@ func (r *MetadataReconciler) desired(ctx context.Context, m *stratav1alpha1.Meta
 		}
 		doc, err := mergeDocuments(cms)
 		if err != nil {
-			return wait(stalled(ReasonInvalidSpec, "%v", err))
+			return wait(stalled(stratav1alpha1.ReasonInvalidSpec, "%v", err))
 		}
 		return doc, nil, nil, nil
 	default:
@@ -319,7 +307,7 @@ type gitProject struct {
 func (r *MetadataReconciler) fromGit(ctx context.Context, m types.NamespacedName, p *stratav1alpha1.Project) (*gitProject, *outcome, error) {
 	g := p.Spec.Git
 	if g == nil {
-		o := stalled(ReasonInvalidSpec, "fromGit is set but Project %q has no spec.git", p.Name)
+		o := stalled(stratav1alpha1.ReasonInvalidSpec, "fromGit is set but Project %q has no spec.git", p.Name)
 		return nil, &o, nil
 	}
 	repo := hasuraproject.Repository{URL: g.URL, Branch: g.Branch, Revision: g.Revision}
@@ -327,7 +315,7 @@ func (r *MetadataReconciler) fromGit(ctx context.Context, m types.NamespacedName
 		var s corev1.Secret
 		if err := r.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: ref.Name}, &s); err != nil {
 			if apierrors.IsNotFound(err) {
-				o := waiting(ReasonSecretNotFound, 0, "waiting for Secret %q with the git credentials", ref.Name)
+				o := waiting(stratav1alpha1.ReasonSecretNotFound, 0, "waiting for Secret %q with the git credentials", ref.Name)
 				return nil, &o, nil
 			}
 			return nil, nil, err
@@ -340,7 +328,7 @@ func (r *MetadataReconciler) fromGit(ctx context.Context, m types.NamespacedName
 	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	gitFailed := func(err error) (*gitProject, *outcome, error) {
-		o := waiting(ReasonGitFailed, 30*time.Second, "%v", err)
+		o := waiting(stratav1alpha1.ReasonGitFailed, 30*time.Second, "%v", err)
 		return nil, &o, nil
 	}
 	commit := g.Revision
@@ -361,7 +349,7 @@ func (r *MetadataReconciler) fromGit(ctx context.Context, m types.NamespacedName
 	}
 	proj, err := hasuraproject.Load(co.FS, g.Directory)
 	if err != nil {
-		o := stalled(ReasonInvalidSpec, "commit %s: %v", short(co.Commit), err)
+		o := stalled(stratav1alpha1.ReasonInvalidSpec, "commit %s: %v", short(co.Commit), err)
 		return nil, &o, nil
 	}
 	gp := &gitProject{Commit: co.Commit, Project: proj}

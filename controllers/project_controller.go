@@ -110,7 +110,7 @@ func (r *ProjectReconciler) reconcile(ctx context.Context, p *stratav1alpha1.Pro
 		image = r.Image
 	}
 	if image == "" {
-		return stalled(ReasonInvalidSpec, "no engine image: set spec.image or run the operator with --engine-image"), nil
+		return stalled(stratav1alpha1.ReasonInvalidSpec, "no engine image: set spec.image or run the operator with --engine-image"), nil
 	}
 	if p.Spec.AdminSecretRef == nil {
 		if err := r.ensureAdminSecret(ctx, p); err != nil {
@@ -123,7 +123,7 @@ func (r *ProjectReconciler) reconcile(ctx context.Context, p *stratav1alpha1.Pro
 	}
 	if missing != "" {
 		// A Secret created later re-queues us through the Secret watch.
-		return waiting(ReasonSecretNotFound, 0, "waiting for %s", missing), nil
+		return waiting(stratav1alpha1.ReasonSecretNotFound, 0, "waiting for %s", missing), nil
 	}
 
 	dep := desiredDeployment(p, image, configHash)
@@ -165,7 +165,7 @@ func (r *ProjectReconciler) rollout(ctx context.Context, p *stratav1alpha1.Proje
 	}
 	if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < want ||
 		d.Status.AvailableReplicas < want || d.Status.Replicas > want {
-		return waiting(ReasonProgressing, 0, "rolling out: %d of %d engine replicas updated and available",
+		return waiting(stratav1alpha1.ReasonProgressing, 0, "rolling out: %d of %d engine replicas updated and available",
 			min(d.Status.UpdatedReplicas, d.Status.AvailableReplicas), want)
 	}
 	if want == 0 {
@@ -183,7 +183,7 @@ func (r *ProjectReconciler) rollout(ctx context.Context, p *stratav1alpha1.Proje
 			return done(fmt.Sprintf("%d engine replicas serve %s", want, p.Status.Endpoint))
 		}
 	}
-	return waiting(ReasonEngineUnreachable, 10*time.Second, "the engine does not answer: %v", err)
+	return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "the engine does not answer: %v", err)
 }
 
 // ensureAdminSecret creates the generated admin secret once; it is never

@@ -45,9 +45,8 @@ type SourceReconciler struct {
 }
 
 const (
-	indexByProject       = "strata.dev/project"
-	indexSourceSecrets   = "strata.dev/source-secrets"
-	ReasonConnectionFail = "ConnectionFailed"
+	indexByProject     = "strata.dev/project"
+	indexSourceSecrets = "strata.dev/source-secrets"
 )
 
 func (r *SourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -135,14 +134,14 @@ func engineOf(ctx context.Context, c client.Reader, engines *Engines, ns string,
 	var p stratav1alpha1.Project
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, &p); err != nil {
 		if apierrors.IsNotFound(err) {
-			o := waiting(ReasonDependencyNotReady, 0, "waiting for Project %q", ref.Name)
+			o := waiting(stratav1alpha1.ReasonDependencyNotReady, 0, "waiting for Project %q", ref.Name)
 			return nil, nil, &o, nil
 		}
 		return nil, nil, nil, err
 	}
 	if !projectReady(&p) {
 		// The Project watch brings us back when it becomes Ready.
-		o := waiting(ReasonDependencyNotReady, 0, "waiting for Project %q to be Ready", ref.Name)
+		o := waiting(stratav1alpha1.ReasonDependencyNotReady, 0, "waiting for Project %q to be Ready", ref.Name)
 		return nil, &p, &o, nil
 	}
 	e, err := engines.For(ctx, &p)
@@ -164,14 +163,14 @@ func (r *SourceReconciler) reconcile(ctx context.Context, s *stratav1alpha1.Sour
 	}
 	dbURL, ok := secret.Data[ref.Key]
 	if !ok {
-		return waiting(ReasonSecretNotFound, 0, "waiting for key %q of Secret %q", ref.Key, ref.Name), nil
+		return waiting(stratav1alpha1.ReasonSecretNotFound, 0, "waiting for key %q of Secret %q", ref.Key, ref.Name), nil
 	}
 	want := sourceConfig(s, string(dbURL))
 	name := sourceName(s)
 
 	live, err := engine.ExportMetadata(ctx)
 	if err != nil {
-		return waiting(ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), nil
+		return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "exporting metadata: %s", redact(err.Error())), nil
 	}
 	current, exists, err := liveSourceConfig(live.Metadata, name)
 	if err != nil {
@@ -185,15 +184,15 @@ func (r *SourceReconciler) reconcile(ctx context.Context, s *stratav1alpha1.Sour
 	}
 	if engineclient.IsConflict(err) {
 		// Someone changed the metadata since our export: read again.
-		return waiting(ReasonProgressing, time.Second, "the engine's metadata changed while applying; retrying"), nil
+		return waiting(stratav1alpha1.ReasonProgressing, time.Second, "the engine's metadata changed while applying; retrying"), nil
 	}
 	if err != nil {
-		return waiting(ReasonConnectionFail, 30*time.Second, "the engine refused source %q: %s", name, redact(err.Error())), nil
+		return waiting(stratav1alpha1.ReasonConnectionFail, 30*time.Second, "the engine refused source %q: %s", name, redact(err.Error())), nil
 	}
 
 	cons, err := engine.InconsistentMetadata(ctx)
 	if err != nil {
-		return waiting(ReasonEngineUnreachable, 10*time.Second, "reading inconsistencies: %s", redact(err.Error())), nil
+		return waiting(stratav1alpha1.ReasonEngineUnreachable, 10*time.Second, "reading inconsistencies: %s", redact(err.Error())), nil
 	}
 	s.Status.InconsistentObjects = 0
 	for _, obj := range cons.InconsistentObjects {
@@ -201,7 +200,7 @@ func (r *SourceReconciler) reconcile(ctx context.Context, s *stratav1alpha1.Sour
 			continue
 		}
 		if obj.Type == "source" {
-			return waiting(ReasonConnectionFail, 30*time.Second, "%s", redact(obj.Reason)), nil
+			return waiting(stratav1alpha1.ReasonConnectionFail, 30*time.Second, "%s", redact(obj.Reason)), nil
 		}
 		s.Status.InconsistentObjects++
 	}

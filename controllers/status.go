@@ -32,18 +32,8 @@ type outcome struct {
 	requeue time.Duration
 }
 
-// Reasons shared by the reconcilers.
-const (
-	ReasonSucceeded          = "Succeeded"
-	ReasonProgressing        = "Progressing"
-	ReasonDependencyNotReady = "DependencyNotReady"
-	ReasonSecretNotFound     = "SecretNotFound"
-	ReasonEngineUnreachable  = "EngineUnreachable"
-	ReasonInvalidSpec        = "InvalidSpec"
-)
-
 func done(message string) outcome {
-	return outcome{ready: true, reason: ReasonSucceeded, message: message}
+	return outcome{ready: true, reason: stratav1alpha1.ReasonSucceeded, message: message}
 }
 
 func waiting(reason string, after time.Duration, format string, args ...any) outcome {
@@ -104,7 +94,7 @@ type kstatus struct {
 func conclude[T client.Object](ctx context.Context, c client.Client, rec events.EventRecorder, before, obj T,
 	status func(T) kstatus, o outcome, err error, notable bool) (outcome, error) {
 	if err != nil {
-		o = waiting(ReasonProgressing, 0, "%v", err)
+		o = waiting(stratav1alpha1.ReasonProgressing, 0, "%v", err)
 	}
 	now, was := status(obj), status(before)
 	if now.observedGeneration != nil && (o.ready || o.stalled) {
@@ -119,7 +109,7 @@ func conclude[T client.Object](ctx context.Context, c client.Client, rec events.
 	}
 	if rec != nil && (notable || readyOf(*was.conditions) != readyOf(*now.conditions)) {
 		kind := corev1.EventTypeNormal
-		if !o.ready && o.reason != ReasonProgressing {
+		if !o.ready && o.reason != stratav1alpha1.ReasonProgressing {
 			kind = corev1.EventTypeWarning
 		}
 		rec.Eventf(obj, nil, kind, o.reason, "Reconcile", "%s", o.message)

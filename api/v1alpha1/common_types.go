@@ -11,6 +11,27 @@ const (
 	ConditionStalled     = "Stalled"
 )
 
+// Reasons of the conditions, stable CamelCase words that tools (Argo CD,
+// Flux, the tenant API's jobs, scripts) may match on.
+const (
+	ReasonSucceeded          = "Succeeded"
+	ReasonProgressing        = "Progressing"
+	ReasonDependencyNotReady = "DependencyNotReady"
+	ReasonSecretNotFound     = "SecretNotFound"
+	ReasonEngineUnreachable  = "EngineUnreachable"
+	ReasonInvalidSpec        = "InvalidSpec"
+	// Source
+	ReasonConnectionFail = "ConnectionFailed"
+	// Metadata
+	ReasonConflictingManager = "ConflictingManager"
+	ReasonDriftDetected      = "DriftDetected"
+	ReasonInconsistent       = "InconsistentMetadata"
+	ReasonMetadataRejected   = "MetadataRejected"
+	ReasonConflict           = "ResourceVersionConflict"
+	ReasonGitFailed          = "GitOperationFailed"
+	ReasonMigrationFailed    = "MigrationFailed"
+)
+
 // ProjectReference names a Project in the same namespace.
 type ProjectReference struct {
 	// Name of the Project.

@@ -72,15 +72,6 @@ const (
 
 var taskOrder = []string{TaskValidation, TaskParse, TaskApplyMigration, TaskApplyMetadata, TaskReloadMetadata, TaskCheckHealthz}
 
-// Condition reasons of the Metadata reconciler (controllers.Reason*).
-const (
-	reasonMigrationFailed  = "MigrationFailed"
-	reasonMetadataRejected = "MetadataRejected"
-	reasonInvalidSpec      = "InvalidSpec"
-	reasonConflicting      = "ConflictingManager"
-	reasonInconsistent     = "InconsistentMetadata"
-)
-
 // Job is a job record.
 type Job struct {
 	ID        string `json:"id"`
@@ -589,7 +580,7 @@ func (s *Server) evaluate(ctx context.Context, job *Job, task string, p *stratav
 
 	switch task {
 	case TaskApplyMigration:
-		if stalled != nil && stalled.Reason == reasonMigrationFailed && strings.Contains(stalled.Message, short(job.Commit)) {
+		if stalled != nil && stalled.Reason == stratav1alpha1.ReasonMigrationFailed && strings.Contains(stalled.Message, short(job.Commit)) {
 			msg := stalled.Message
 			if detail := s.migrationError(ctx, job, p, token, msg); detail != "" {
 				msg += "; " + detail
@@ -613,7 +604,7 @@ func (s *Server) evaluate(ctx context.Context, job *Job, task string, p *stratav
 		}
 		if stalled != nil {
 			switch stalled.Reason {
-			case reasonMetadataRejected, reasonInvalidSpec, reasonConflicting:
+			case stratav1alpha1.ReasonMetadataRejected, stratav1alpha1.ReasonInvalidSpec, stratav1alpha1.ReasonConflictingManager:
 				return failed("%s", stalled.Message)
 			}
 		}
