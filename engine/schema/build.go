@@ -108,7 +108,7 @@ func (b *builder) tablesOf(src *Source) {
 		}
 		for _, cc := range rt.Catalog.Columns {
 			c := &Column{
-				Field:    cfg.columnField(cc.Name),
+				Field:    cfg.ColumnField(cc.Name),
 				Name:     cc.Name,
 				Scalar:   scalarName(cc.TypeName, cc.TypeKind, src.Catalog),
 				SQLType:  ColumnSQLType(cc),

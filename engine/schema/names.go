@@ -63,25 +63,12 @@ var graphqlName = regexp.MustCompile(`^[_A-Za-z][_0-9A-Za-z]*$`)
 // IsName reports whether s is a legal GraphQL name.
 func IsName(s string) bool { return graphqlName.MatchString(s) }
 
-// tableConfig is a table's `configuration`: custom names.
-type tableConfig struct {
-	CustomName        string                     `json:"custom_name"`
-	CustomRootFields  map[string]json.RawMessage `json:"custom_root_fields"`
-	ColumnConfig      map[string]columnConfig    `json:"column_config"`
-	CustomColumnNames map[string]string          `json:"custom_column_names"`
-}
-
-type columnConfig struct {
-	CustomName string  `json:"custom_name"`
-	Comment    *string `json:"comment"`
-}
+// tableConfig is a table's custom names, with the schema builder's own
+// readings of them.
+type tableConfig struct{ metadata.TableConfig }
 
 func parseTableConfig(raw json.RawMessage) tableConfig {
-	var c tableConfig
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &c) // validated when the metadata was written
-	}
-	return c
+	return tableConfig{metadata.ParseTableConfig(raw)}
 }
 
 // rootField is a custom root field name: a string or {name, comment}.
@@ -108,17 +95,6 @@ func (c tableConfig) rootField(key, def string) (name string, comment *string) {
 		return def, o.Comment
 	}
 	return def, nil
-}
-
-// columnField is the GraphQL name of a column.
-func (c tableConfig) columnField(col string) string {
-	if cc, ok := c.ColumnConfig[col]; ok && cc.CustomName != "" {
-		return cc.CustomName
-	}
-	if n, ok := c.CustomColumnNames[col]; ok && n != "" {
-		return n
-	}
-	return col
 }
 
 // typeBaseName is a table's GraphQL type name: its custom name, else its

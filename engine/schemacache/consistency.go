@@ -338,30 +338,15 @@ func FindFK(t *catalog.Table, cols []string) *catalog.ForeignKey {
 	return nil
 }
 
-// customColumnNames maps the custom GraphQL names a table's configuration
-// gives its existing columns (column_config custom_name, or the older
-// custom_column_names) to the columns.
+// customColumnNames maps the GraphQL names a table's configuration gives
+// its columns, where they differ from the columns' own, to the columns.
 func customColumnNames(raw json.RawMessage, ct *catalog.Table) map[string]string {
-	var conf struct {
-		ColumnConfig map[string]struct {
-			CustomName string `json:"custom_name"`
-		} `json:"column_config"`
-		CustomColumnNames map[string]string `json:"custom_column_names"`
-	}
-	if len(raw) == 0 || json.Unmarshal(raw, &conf) != nil {
-		return nil
-	}
+	cfg := metadata.ParseTableConfig(raw)
 	out := map[string]string{}
-	add := func(col, name string) {
-		if _, ok := ct.Column(col); ok && name != "" {
-			out[name] = col
+	for _, c := range ct.Columns {
+		if name := cfg.ColumnField(c.Name); name != c.Name {
+			out[name] = c.Name
 		}
-	}
-	for col, c := range conf.ColumnConfig {
-		add(col, c.CustomName)
-	}
-	for col, name := range conf.CustomColumnNames {
-		add(col, name)
 	}
 	return out
 }
