@@ -10,12 +10,11 @@
 // source, whose columns are the root fields' JSON, built by Postgres ->
 // those bytes spliced into {"data":...} without being decoded.
 //
-// Compiled plans are cached per (role, document, operation, variables),
-// so a repeated request skips parsing and compiling; the session is the
-// statement's first parameter, so one plan serves every user of a role.
-// Variables are part of the key because some of them shape the SQL
-// (limit, a where object); binding the scalar ones per request so that
-// plans are shared across their values is the next step.
+// Compiled plans are cached per (role, document, operation, shape of the
+// variables), so a repeated request skips parsing and compiling, whatever
+// the values of the variables that are mere parameters (plancache.go);
+// the session is the statement's first parameter, so one plan serves
+// every user of a role.
 //
 // Subscriptions over websockets are live queries, multiplexed as Hasura
 // does: the subscribers of one query shape are refetched together, one
@@ -47,9 +46,6 @@ import (
 // maxBody bounds a request body.
 const maxBody = 32 << 20
 
-// maxPlans bounds the plan cache of one snapshot.
-const maxPlans = 4096
-
 // Engine executes GraphQL requests against the current schema cache.
 type Engine struct {
 	cache *schemacache.Cache
@@ -70,6 +66,12 @@ type Engine struct {
 	// statement refetches (HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE;
 	// 100 when zero).
 	LiveQueriesBatchSize int
+	// StreamingQueriesRefetchInterval and StreamingQueriesBatchSize are
+	// the same for streaming subscriptions (stream.go;
+	// HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL and
+	// _BATCH_SIZE).
+	StreamingQueriesRefetchInterval time.Duration
+	StreamingQueriesBatchSize       int
 
 	mu    sync.Mutex
 	state atomic.Pointer[modelState]
@@ -88,40 +90,6 @@ type modelState struct {
 
 	allowOnce sync.Once
 	allow     *allowlist
-}
-
-// planCache is a bounded set of plans: when it fills up it is replaced
-// by an empty one (a cheap eviction that keeps hot plans coming back on
-// their next request), so a stream of distinct requests can never turn
-// caching off.
-type planCache struct {
-	m    sync.Map // planKey -> *plan
-	size atomic.Int64
-}
-
-func (st *modelState) lookup(k planKey) *plan {
-	if p, ok := st.plans.Load().m.Load(k); ok {
-		return p.(*plan)
-	}
-	return nil
-}
-
-func (st *modelState) store(k planKey, p *plan) {
-	pc := st.plans.Load()
-	if pc.size.Add(1) > maxPlans {
-		fresh := &planCache{}
-		if st.plans.CompareAndSwap(pc, fresh) {
-			pc = fresh
-		} else {
-			pc = st.plans.Load()
-		}
-	}
-	pc.m.Store(k, p)
-}
-
-type planKey struct {
-	role, query, op, vars string
-	relay                 bool
 }
 
 // New returns an engine serving from cache.
@@ -156,14 +124,29 @@ type Result struct {
 	Status       int // the HTTP status Hasura gives the error (200 when none)
 }
 
-// planFor returns the plan of a request, compiled on a cache miss. The
-// allow-list is checked there too: a plan is cached per role and query,
-// and a new allow-list comes with a new snapshot and an empty cache.
+// planFor returns the plan of a request, compiled on a cache miss (see
+// plancache.go). The allow-list is checked there too: a plan is cached
+// per role and query, and a new allow-list comes with a new snapshot and
+// an empty cache.
 func (e *Engine) planFor(ctx context.Context, sess *auth.Session, req *Request, relay bool) (*modelState, *plan, *errAt) {
 	st := e.current(ctx)
-	key := planKey{role: sess.Role, query: req.Query, op: req.OperationName, vars: string(req.Variables), relay: relay}
-	if pl := st.lookup(key); pl != nil {
-		return st, pl, nil
+	vs, shaped := shapeOf(req.Variables)
+	shapeKey := planKey{role: sess.Role, query: req.Query, op: req.OperationName, relay: relay}
+	valueKey := shapeKey
+	valueKey.vars = byValue + string(req.Variables)
+	if shaped {
+		shapeKey.vars = vs.key
+		if c := st.lookup(shapeKey); c != nil {
+			if !c.byValue {
+				planStats.shapeHits.Add(1)
+				return st, bind(c.plan, c.binds, vs.leaves), nil
+			}
+			shaped = false
+		}
+	}
+	if c := st.lookup(valueKey); c != nil {
+		planStats.valueHits.Add(1)
+		return st, c.plan, nil
 	}
 	if e.AllowList && !sess.IsAdmin() {
 		doc, err := parseDocument(req.Query)
@@ -174,11 +157,27 @@ func (e *Engine) planFor(ctx context.Context, sess *auth.Session, req *Request, 
 			return st, nil, fail("$", "query is not allowed")
 		}
 	}
-	pl, err := e.compile(st.model, sess, req, relay)
+	planStats.compiles.Add(1)
+	pl, err := e.compile(st.model, sess.Role, req, relay)
 	if err != nil {
 		return st, nil, err
 	}
-	st.store(key, pl)
+	if shaped && !pl.subscribe {
+		binds, ok := []binding(nil), len(vs.leaves) == 0
+		if !ok {
+			probe := *req
+			probe.Variables = vs.probe
+			if q, err := e.compile(st.model, sess.Role, &probe, relay); err == nil {
+				binds, ok = parameterize(pl, q, vs)
+			}
+		}
+		if ok {
+			st.store(shapeKey, &cached{plan: pl, binds: binds})
+			return st, pl, nil
+		}
+		st.store(shapeKey, &cached{byValue: true})
+	}
+	st.store(valueKey, &cached{plan: pl})
 	return st, pl, nil
 }
 
@@ -191,8 +190,8 @@ func (e *Engine) Execute(ctx context.Context, sess *auth.Session, req *Request, 
 	return e.run(ctx, st, pl, sess)
 }
 
-func (e *Engine) compile(m *schema.Model, sess *auth.Session, req *Request, relay bool) (*plan, *errAt) {
-	return compileRequest(m, sess.Role, req, relay, compileOpts{stringify: e.StringifyNumbers})
+func (e *Engine) compile(m *schema.Model, role string, req *Request, relay bool) (*plan, *errAt) {
+	return compileRequest(m, role, req, relay, compileOpts{stringify: e.StringifyNumbers})
 }
 
 func compileRequest(m *schema.Model, role string, req *Request, relay bool, opts compileOpts) (*plan, *errAt) {

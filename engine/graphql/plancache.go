@@ -1,0 +1,421 @@
+package graphql
+
+// The plan cache. A request's plan depends on its role, document,
+// operation and variables, but most variables only end up as statement
+// parameters: author_by_pk(id: $id) compiles to the same SQL for every id.
+// So the cache is keyed on the variables' shape, their JSON with every
+// string and 32-bit integer leaf taken out, and a cached plan is a
+// template whose parameters are filled from the request's leaves.
+//
+// Which leaves are mere parameters is found by compiling twice when a
+// shape is first seen: once with the request's values and once with
+// every leaf replaced by a probe value of the same kind (hostile strings,
+// an unusual negative integer). Where the two plans are identical but for
+// parameters that are exactly the leaf's text in one and the probe's in
+// the other, the leaf is a parameter, and the plan holds for any value of
+// that kind: a leaf that shapes the SQL (a limit, an enum, a JSON path, a
+// relay cursor) changes the text, fails to compile, or is transformed,
+// and the shape is then cached by value, as everything was before. A
+// leaf of the shape's kind is also valid wherever the probe and the
+// original both were (every string is a String, every 32-bit integer an
+// Int), so a hit skips validation without skipping an error.
+//
+// Subscriptions are cached by value: a live query's multiplexed twin is
+// compiled from the values of the plan it hangs off.
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// PlanStats are the process's plan cache counters, for tests and
+// metrics.
+type PlanStats struct {
+	// Compiles counts plans compiled for requests (probes not included).
+	Compiles int64
+	// ShapeHits counts requests served by a template filled with their
+	// values, ValueHits those served by a plan cached by value.
+	ShapeHits, ValueHits int64
+}
+
+var planStats struct{ compiles, shapeHits, valueHits atomic.Int64 }
+
+// PlanCacheStats returns the plan cache counters.
+func PlanCacheStats() PlanStats {
+	return PlanStats{Compiles: planStats.compiles.Load(), ShapeHits: planStats.shapeHits.Load(), ValueHits: planStats.valueHits.Load()}
+}
+
+// maxPlans bounds the plan cache of one snapshot.
+const maxPlans = 4096
+
+// maxLeaves bounds the leaves of a parameterized plan: a request with more
+// is cached by value.
+const maxLeaves = 10_000
+
+// planCache is a bounded set of plans: when it fills up it is replaced
+// by an empty one (a cheap eviction that keeps hot plans coming back on
+// their next request), so a stream of distinct requests can never turn
+// caching off.
+type planCache struct {
+	m    sync.Map // planKey -> *cached
+	size atomic.Int64
+}
+
+type planKey struct {
+	role, query, op string
+	// vars is the variables' shape (shapeOf), or byValue and their text.
+	vars  string
+	relay bool
+}
+
+// byValue prefixes the variables of a key that holds them whole; no shape
+// starts with it.
+const byValue = "="
+
+// cached is an entry of the cache: a plan, or a template and where its
+// parameters come from, or a shape known to be cached by value.
+type cached struct {
+	plan  *plan
+	binds []binding
+	// byValue: the shape's plans depend on more than their leaves.
+	byValue bool
+}
+
+func (st *modelState) lookup(k planKey) *cached {
+	if c, ok := st.plans.Load().m.Load(k); ok {
+		return c.(*cached)
+	}
+	return nil
+}
+
+func (st *modelState) store(k planKey, c *cached) {
+	pc := st.plans.Load()
+	if pc.size.Add(1) > maxPlans {
+		fresh := &planCache{}
+		if st.plans.CompareAndSwap(pc, fresh) {
+			pc = fresh
+		} else {
+			pc = st.plans.Load()
+		}
+	}
+	pc.m.Store(k, c)
+}
+
+// varShape is a request's variables taken apart: the shape they key the
+// cache by, the text of their leaves, and the same variables with probes
+// in place of the leaves.
+type varShape struct {
+	key    string
+	leaves []string
+	probes []string
+	probe  json.RawMessage
+}
+
+// shapeOf takes raw variables apart; false when they are not a JSON
+// object (the compiler reports that) or have too many leaves.
+func shapeOf(raw json.RawMessage) (*varShape, bool) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return &varShape{}, true
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return nil, false
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, false
+	}
+	w := &shapeWriter{}
+	if !w.value(v) {
+		return nil, false
+	}
+	return &varShape{key: w.key.String(), leaves: w.leaves, probes: w.probes, probe: w.probe.Bytes()}, true
+}
+
+type shapeWriter struct {
+	key, probe     bytes.Buffer
+	leaves, probes []string
+}
+
+// value writes v to the key (leaves as ?s and ?i, which no JSON value
+// is) and to the probe (leaves replaced). Object keys go in sorted order:
+// the compiler sees objects as maps.
+func (w *shapeWriter) value(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		w.both("{")
+		for i, k := range keys {
+			if i > 0 {
+				w.both(",")
+			}
+			w.both(jsonString(k) + ":")
+			if !w.value(x[k]) {
+				return false
+			}
+		}
+		w.both("}")
+	case []any:
+		w.both("[")
+		for i, e := range x {
+			if i > 0 {
+				w.both(",")
+			}
+			if !w.value(e) {
+				return false
+			}
+		}
+		w.both("]")
+	case string:
+		if len(w.leaves) == maxLeaves {
+			return false
+		}
+		p := probeString(len(w.leaves), x)
+		w.key.WriteString("?s")
+		w.probe.WriteString(jsonString(p))
+		w.leaves, w.probes = append(w.leaves, x), append(w.probes, p)
+	case json.Number:
+		if _, err := strconv.ParseInt(string(x), 10, 32); err != nil || len(w.leaves) == maxLeaves {
+			// Floats, big and exponent-written numbers are part of the
+			// shape: the compiler rewrites some of them.
+			w.both(string(x))
+			return true
+		}
+		p := probeInt(len(w.leaves), string(x))
+		w.key.WriteString("?i")
+		w.probe.WriteString(p)
+		w.leaves, w.probes = append(w.leaves, string(x)), append(w.probes, p)
+	default: // booleans and null shape the SQL (@include, _is_null)
+		b, _ := json.Marshal(x)
+		w.both(string(b))
+	}
+	return true
+}
+
+func (w *shapeWriter) both(s string) {
+	w.key.WriteString(s)
+	w.probe.WriteString(s)
+}
+
+// probeString is the n-th string probe: unique, and made of what a
+// transformation of strings would touch (case, spaces around, quotes,
+// path and array syntax, LIKE wildcards, escapes, non-ASCII), never the
+// leaf's own value.
+func probeString(n int, leaf string) string {
+	p := " Strata.Probe[" + strconv.Itoa(n) + `]{"'\%_,é} `
+	if p == leaf {
+		p += "~"
+	}
+	return p
+}
+
+// probeInt is the n-th integer probe: an unusual negative 32-bit integer
+// (checks that refuse negatives refuse it), never the leaf's own value.
+func probeInt(n int, leaf string) string {
+	p := strconv.Itoa(-1_000_003 - 7919*n)
+	if p == leaf {
+		p = strconv.Itoa(-1_000_003 - 7919*n - 1)
+	}
+	return p
+}
+
+// binding says where a leaf goes: parameter param of parameter list list
+// (paramLists' order), element elem of it for a list parameter (-1 for a
+// scalar one).
+type binding struct {
+	leaf, list, param, elem int
+}
+
+// paramLists are a plan's parameter lists, in a fixed order: the
+// statements', then the mutation steps'.
+func paramLists(p *plan) [][]any {
+	var out [][]any
+	for _, s := range p.stmts {
+		out = append(out, s.params)
+	}
+	for _, f := range p.mutation {
+		for _, s := range f.steps {
+			out = append(out, s.params)
+		}
+	}
+	return out
+}
+
+// parameterize finds where the leaves of vs go in p, the plan compiled
+// from the request's values, given q, the plan compiled from the probes;
+// false when p depends on the values otherwise.
+func parameterize(p, q *plan, vs *varShape) ([]binding, bool) {
+	if !sameShape(p, q) {
+		return nil, false
+	}
+	byProbe := make(map[string]int, len(vs.probes))
+	for i, pr := range vs.probes {
+		byProbe[pr] = i
+	}
+	leaf := func(a, b string) (int, bool) {
+		i, ok := byProbe[b]
+		return i, ok && vs.leaves[i] == a
+	}
+	var binds []binding
+	pl, ql := paramLists(p), paramLists(q)
+	for i := range pl {
+		for j := range pl[i] {
+			a, b := pl[i][j], ql[i][j]
+			if reflect.DeepEqual(a, b) {
+				continue
+			}
+			switch a := a.(type) {
+			case string:
+				b, _ := b.(string)
+				n, ok := leaf(a, b)
+				if !ok {
+					return nil, false
+				}
+				binds = append(binds, binding{leaf: n, list: i, param: j, elem: -1})
+			case []*string:
+				b, _ := b.([]*string)
+				if len(a) != len(b) {
+					return nil, false
+				}
+				for e := range a {
+					if reflect.DeepEqual(a[e], b[e]) {
+						continue
+					}
+					if a[e] == nil || b[e] == nil {
+						return nil, false
+					}
+					n, ok := leaf(*a[e], *b[e])
+					if !ok {
+						return nil, false
+					}
+					binds = append(binds, binding{leaf: n, list: i, param: j, elem: e})
+				}
+			default:
+				return nil, false
+			}
+		}
+	}
+	return binds, true
+}
+
+// sameShape: p and q are the same plan but for their parameters' values.
+func sameShape(p, q *plan) bool {
+	if len(p.fields) != len(q.fields) || len(p.stmts) != len(q.stmts) || len(p.mutation) != len(q.mutation) ||
+		p.wholeSession != q.wholeSession || p.subscribe != q.subscribe || !slices.Equal(p.sessionVars, q.sessionVars) {
+		return false
+	}
+	for i, f := range p.fields {
+		g := q.fields[i]
+		if f.key != g.key || f.stmt != g.stmt || f.col != g.col || !bytes.Equal(f.static, g.static) {
+			return false
+		}
+	}
+	for i, s := range p.stmts {
+		t := q.stmts[i]
+		if s.source != t.source || s.sql != t.sql || len(s.params) != len(t.params) {
+			return false
+		}
+	}
+	for i, f := range p.mutation {
+		g := q.mutation[i]
+		if f.key != g.key || f.source != g.source || f.list != g.list || !bytes.Equal(f.static, g.static) ||
+			!slices.Equal(f.outputs, g.outputs) || len(f.steps) != len(g.steps) {
+			return false
+		}
+		for j, s := range f.steps {
+			t := g.steps[j]
+			if s.sql != t.sql || s.path != t.path || s.noRow != t.noRow || s.noRowPath != t.noRowPath || len(s.params) != len(t.params) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// bind is the template p with the leaves in place. Only what changes is
+// copied: the statements and steps whose parameters are bound.
+func bind(p *plan, binds []binding, leaves []string) *plan {
+	if len(binds) == 0 {
+		return p
+	}
+	lists := paramLists(p)
+	fresh := make([][]any, len(lists))
+	for _, b := range binds {
+		if fresh[b.list] == nil {
+			fresh[b.list] = slices.Clone(lists[b.list])
+		}
+		v := leaves[b.leaf]
+		if b.elem < 0 {
+			fresh[b.list][b.param] = v
+			continue
+		}
+		list, _ := fresh[b.list][b.param].([]*string)
+		if !bindsBefore(binds, b) {
+			list = slices.Clone(list)
+			fresh[b.list][b.param] = list
+		}
+		list[b.elem] = &v
+	}
+	q := &plan{fields: p.fields, stmts: p.stmts, mutation: p.mutation, sessionVars: p.sessionVars, wholeSession: p.wholeSession, subscribe: p.subscribe}
+	i := 0
+	for n, s := range p.stmts {
+		if fresh[i] != nil {
+			if sameSlice(q.stmts, p.stmts) {
+				q.stmts = slices.Clone(p.stmts)
+			}
+			q.stmts[n] = &statement{source: s.source, sql: s.sql, params: fresh[i]}
+		}
+		i++
+	}
+	for n, f := range p.mutation {
+		var steps []*mstep
+		for k, s := range f.steps {
+			if fresh[i] != nil {
+				if steps == nil {
+					steps = slices.Clone(f.steps)
+				}
+				c := *s
+				c.params = fresh[i]
+				steps[k] = &c
+			}
+			i++
+		}
+		if steps != nil {
+			if sameSlice(q.mutation, p.mutation) {
+				q.mutation = slices.Clone(p.mutation)
+			}
+			g := *f
+			g.steps = steps
+			q.mutation[n] = &g
+		}
+	}
+	return q
+}
+
+// bindsBefore: an earlier binding already cloned b's list parameter.
+func bindsBefore(binds []binding, b binding) bool {
+	for _, o := range binds {
+		if o == b {
+			return false
+		}
+		if o.list == b.list && o.param == b.param && o.elem >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSlice[T any](a, b []T) bool {
+	return len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
+}
