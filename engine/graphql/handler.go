@@ -166,9 +166,10 @@ func (e *Engine) planFor(ctx context.Context, sess *auth.Session, req *Request, 
 		binds, ok := []binding(nil), len(vs.leaves) == 0
 		if !ok {
 			probe := *req
-			probe.Variables = vs.probe
+			var probes []string
+			probe.Variables, probes = vs.probe()
 			if q, err := e.compile(st.model, sess.Role, &probe, relay); err == nil {
-				binds, ok = parameterize(pl, q, vs)
+				binds, ok = parameterize(pl, q, vs.leaves, probes)
 			}
 		}
 		if ok {

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // PlanStats are the process's plan cache counters, for tests and
@@ -107,105 +108,267 @@ func (st *modelState) store(k planKey, c *cached) {
 }
 
 // varShape is a request's variables taken apart: the shape they key the
-// cache by, the text of their leaves, and the same variables with probes
-// in place of the leaves.
+// cache by and the text of their leaves.
 type varShape struct {
 	key    string
 	leaves []string
-	probes []string
-	probe  json.RawMessage
+	raw    []byte
 }
 
 // shapeOf takes raw variables apart; false when they are not a JSON
-// object (the compiler reports that) or have too many leaves.
+// object (the compiler reports that) or have too many leaves. It scans the
+// bytes once, decoding nothing but the leaves: it runs on every request.
+// Object keys keep their order: the compiler sees objects as maps, so
+// another order is only another shape.
 func shapeOf(raw json.RawMessage) (*varShape, bool) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || string(t) == "null" {
 		return &varShape{}, true
 	}
-	dec := json.NewDecoder(bytes.NewReader(t))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	if t[0] != '{' {
 		return nil, false
 	}
-	if _, ok := v.(map[string]any); !ok {
+	sc := &shapeScanner{in: t, key: make([]byte, 0, len(t))}
+	if !sc.value(0) || sc.skipSpace() != len(t) {
 		return nil, false
 	}
-	w := &shapeWriter{}
-	if !w.value(v) {
-		return nil, false
-	}
-	return &varShape{key: w.key.String(), leaves: w.leaves, probes: w.probes, probe: w.probe.Bytes()}, true
+	return &varShape{key: string(sc.key), leaves: sc.leaves, raw: t}, true
 }
 
-type shapeWriter struct {
-	key, probe     bytes.Buffer
-	leaves, probes []string
+// probe is the variables with each leaf replaced by its probe.
+func (vs *varShape) probe() (json.RawMessage, []string) {
+	sc := &shapeScanner{in: vs.raw, key: make([]byte, 0, len(vs.raw)), probing: true}
+	sc.value(0)
+	return sc.key, sc.probes
 }
 
-// value writes v to the key (leaves as ?s and ?i, which no JSON value
-// is) and to the probe (leaves replaced). Object keys go in sorted order:
-// the compiler sees objects as maps.
-func (w *shapeWriter) value(v any) bool {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
+// shapeScanner walks JSON, copying it to key with its leaves (strings and
+// 32-bit integers) written as ?s and ?i, which no JSON value is, or, when
+// probing, as their probes.
+type shapeScanner struct {
+	in      []byte
+	i       int
+	key     []byte
+	leaves  []string
+	probing bool
+	probes  []string
+}
+
+// maxDepth bounds the nesting the scanner follows; deeper variables are
+// left to the compiler.
+const maxDepth = 64
+
+func (sc *shapeScanner) skipSpace() int {
+	for sc.i < len(sc.in) {
+		switch sc.in[sc.i] {
+		case ' ', '\t', '\n', '\r':
+			sc.i++
+		default:
+			return sc.i
 		}
-		slices.Sort(keys)
-		w.both("{")
-		for i, k := range keys {
-			if i > 0 {
-				w.both(",")
-			}
-			w.both(jsonString(k) + ":")
-			if !w.value(x[k]) {
-				return false
-			}
-		}
-		w.both("}")
-	case []any:
-		w.both("[")
-		for i, e := range x {
-			if i > 0 {
-				w.both(",")
-			}
-			if !w.value(e) {
-				return false
-			}
-		}
-		w.both("]")
-	case string:
-		if len(w.leaves) == maxLeaves {
+	}
+	return sc.i
+}
+
+func (sc *shapeScanner) value(depth int) bool {
+	if depth > maxDepth || sc.skipSpace() == len(sc.in) {
+		return false
+	}
+	switch c := sc.in[sc.i]; {
+	case c == '{':
+		return sc.object(depth)
+	case c == '[':
+		return sc.array(depth)
+	case c == '"':
+		start := sc.i
+		text, ok := sc.str()
+		if !ok {
 			return false
 		}
-		p := probeString(len(w.leaves), x)
-		w.key.WriteString("?s")
-		w.probe.WriteString(jsonString(p))
-		w.leaves, w.probes = append(w.leaves, x), append(w.probes, p)
-	case json.Number:
-		if _, err := strconv.ParseInt(string(x), 10, 32); err != nil || len(w.leaves) == maxLeaves {
-			// Floats, big and exponent-written numbers are part of the
-			// shape: the compiler rewrites some of them.
-			w.both(string(x))
+		if len(sc.leaves) == maxLeaves {
+			sc.key = append(sc.key, sc.in[start:sc.i]...)
 			return true
 		}
-		p := probeInt(len(w.leaves), string(x))
-		w.key.WriteString("?i")
-		w.probe.WriteString(p)
-		w.leaves, w.probes = append(w.leaves, string(x)), append(w.probes, p)
-	default: // booleans and null shape the SQL (@include, _is_null)
-		b, _ := json.Marshal(x)
-		w.both(string(b))
+		sc.leaf(text, "?s", func(n int) []byte { return []byte(jsonString(probeString(n, text))) })
+		return true
+	case c == '-' || c >= '0' && c <= '9':
+		start := sc.i
+		if !sc.number() {
+			return false
+		}
+		lit := string(sc.in[start:sc.i])
+		if _, err := strconv.ParseInt(lit, 10, 32); err != nil || len(sc.leaves) == maxLeaves {
+			// Floats, big and exponent-written numbers are part of the
+			// shape: the compiler rewrites some of them.
+			sc.key = append(sc.key, lit...)
+			return true
+		}
+		sc.leaf(lit, "?i", func(n int) []byte { return []byte(probeInt(n, lit)) })
+		return true
 	}
-	return true
+	// booleans and null shape the SQL (@include, _is_null)
+	for _, lit := range []string{"true", "false", "null"} {
+		if bytes.HasPrefix(sc.in[sc.i:], []byte(lit)) {
+			sc.key = append(sc.key, lit...)
+			sc.i += len(lit)
+			return true
+		}
+	}
+	return false
 }
 
-func (w *shapeWriter) both(s string) {
-	w.key.WriteString(s)
-	w.probe.WriteString(s)
+func (sc *shapeScanner) leaf(text, marker string, probe func(int) []byte) {
+	n := len(sc.leaves)
+	sc.leaves = append(sc.leaves, text)
+	if !sc.probing {
+		sc.key = append(sc.key, marker...)
+		return
+	}
+	p := probe(n)
+	sc.key = append(sc.key, p...)
+	var text2 string
+	if err := json.Unmarshal(p, &text2); err != nil {
+		text2 = string(p) // a number
+	}
+	sc.probes = append(sc.probes, text2)
+}
+
+func (sc *shapeScanner) object(depth int) bool {
+	sc.key = append(sc.key, '{')
+	sc.i++
+	if sc.skipSpace() < len(sc.in) && sc.in[sc.i] == '}' {
+		sc.i++
+		sc.key = append(sc.key, '}')
+		return true
+	}
+	for {
+		if sc.skipSpace() == len(sc.in) || sc.in[sc.i] != '"' {
+			return false
+		}
+		start := sc.i
+		if _, ok := sc.str(); !ok {
+			return false
+		}
+		sc.key = append(sc.key, sc.in[start:sc.i]...)
+		if sc.skipSpace() == len(sc.in) || sc.in[sc.i] != ':' {
+			return false
+		}
+		sc.i++
+		sc.key = append(sc.key, ':')
+		if !sc.value(depth + 1) {
+			return false
+		}
+		if sc.skipSpace() == len(sc.in) {
+			return false
+		}
+		switch sc.in[sc.i] {
+		case ',':
+			sc.i++
+			sc.key = append(sc.key, ',')
+		case '}':
+			sc.i++
+			sc.key = append(sc.key, '}')
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (sc *shapeScanner) array(depth int) bool {
+	sc.key = append(sc.key, '[')
+	sc.i++
+	if sc.skipSpace() < len(sc.in) && sc.in[sc.i] == ']' {
+		sc.i++
+		sc.key = append(sc.key, ']')
+		return true
+	}
+	for {
+		if !sc.value(depth + 1) {
+			return false
+		}
+		if sc.skipSpace() == len(sc.in) {
+			return false
+		}
+		switch sc.in[sc.i] {
+		case ',':
+			sc.i++
+			sc.key = append(sc.key, ',')
+		case ']':
+			sc.i++
+			sc.key = append(sc.key, ']')
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads a JSON string at sc.i and returns its text; strings with
+// escapes go through encoding/json, the others are sliced.
+func (sc *shapeScanner) str() (string, bool) {
+	start := sc.i
+	sc.i++
+	escaped := false
+	for sc.i < len(sc.in) {
+		switch c := sc.in[sc.i]; {
+		case c == '"':
+			sc.i++
+			tok := sc.in[start:sc.i]
+			if !escaped && utf8.Valid(tok) {
+				return string(tok[1 : len(tok)-1]), true
+			}
+			var s string
+			if err := json.Unmarshal(tok, &s); err != nil {
+				return "", false
+			}
+			return s, true
+		case c == '\\':
+			escaped = true
+			sc.i += 2
+		case c < 0x20:
+			return "", false
+		default:
+			sc.i++
+		}
+	}
+	return "", false
+}
+
+// number reads a JSON number at sc.i.
+func (sc *shapeScanner) number() bool {
+	start := sc.i
+	digits := func() int {
+		n := 0
+		for sc.i < len(sc.in) && sc.in[sc.i] >= '0' && sc.in[sc.i] <= '9' {
+			sc.i++
+			n++
+		}
+		return n
+	}
+	if sc.in[sc.i] == '-' {
+		sc.i++
+	}
+	intStart := sc.i
+	if digits() == 0 || sc.in[intStart] == '0' && sc.i-intStart > 1 {
+		return false
+	}
+	if sc.i < len(sc.in) && sc.in[sc.i] == '.' {
+		sc.i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if sc.i < len(sc.in) && (sc.in[sc.i] == 'e' || sc.in[sc.i] == 'E') {
+		sc.i++
+		if sc.i < len(sc.in) && (sc.in[sc.i] == '+' || sc.in[sc.i] == '-') {
+			sc.i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return sc.i > start
 }
 
 // probeString is the n-th string probe: unique, and made of what a
@@ -252,20 +415,20 @@ func paramLists(p *plan) [][]any {
 	return out
 }
 
-// parameterize finds where the leaves of vs go in p, the plan compiled
-// from the request's values, given q, the plan compiled from the probes;
-// false when p depends on the values otherwise.
-func parameterize(p, q *plan, vs *varShape) ([]binding, bool) {
+// parameterize finds where the leaves go in p, the plan compiled from the
+// request's values, given q, the plan compiled from their probes; false
+// when p depends on the values otherwise.
+func parameterize(p, q *plan, leaves, probes []string) ([]binding, bool) {
 	if !sameShape(p, q) {
 		return nil, false
 	}
-	byProbe := make(map[string]int, len(vs.probes))
-	for i, pr := range vs.probes {
+	byProbe := make(map[string]int, len(probes))
+	for i, pr := range probes {
 		byProbe[pr] = i
 	}
 	leaf := func(a, b string) (int, bool) {
 		i, ok := byProbe[b]
-		return i, ok && vs.leaves[i] == a
+		return i, ok && leaves[i] == a
 	}
 	var binds []binding
 	pl, ql := paramLists(p), paramLists(q)

@@ -4,8 +4,11 @@ package bench
 // "engine" is a POST /v1/graphql to an in-process engine and "raw" is the
 // same SQL the engine compiles that query to, sent straight through a pgx
 // pool on the same database (no HTTP, no GraphQL), its one JSON column
-// spliced into {"data":...}. The ratio engine/raw is the engine's
-// overhead; the absolute numbers depend on the machine.
+// spliced into {"data":...}. "baseline=http+raw" is raw behind a bare
+// net/http handler that reads the same request body: what serving HTTP
+// at all costs, on a machine where the benchmark's HTTP clients share the
+// CPUs with the server. The ratios engine/raw and engine/http+raw are
+// the engine's overhead; the absolute numbers depend on the machine.
 //
 // The raw SQL is written out by hand below, in the shape
 // engine/graphql/compile.go generates (json_build_object per row,
@@ -274,8 +277,10 @@ func rawPool(b *testing.B, url string, maxConns int) *pgxpool.Pool {
 }
 
 // BenchmarkGraphQL: for each query, at c concurrent clients, the engine
-// over HTTP vs the same SQL through pgx. Besides ns/op it reports req/s
-// and the p50/p99 latency of one request. Each query gets an engine of
+// over HTTP vs the same SQL through pgx, and vs the same SQL through pgx
+// behind a bare HTTP handler. Besides ns/op it reports req/s and the
+// p50/p99 latency of one request, and the baselines' lines the ratio of
+// the engine's req/s to theirs. Each query gets an engine of
 // its own, so one query's requests cannot fill the plan cache another
 // query then misses.
 func BenchmarkGraphQL(b *testing.B) {
@@ -290,22 +295,78 @@ func BenchmarkGraphQL(b *testing.B) {
 			e := enginetest.Start(b, func(c *config.Config) { c.DatabaseURL = url })
 			endpoint := e.URL + "/v1/graphql"
 			checkTwins(b, client, endpoint, pool, q)
+			bare := rawServer(b, func(ctx context.Context, vars json.RawMessage, out *bytes.Buffer) error {
+				var v struct{ ID int }
+				if q.byID {
+					if err := json.Unmarshal(vars, &v); err != nil {
+						return err
+					}
+				}
+				return q.raw(ctx, pool, v.ID, out)
+			})
 			for _, c := range []int{1, 10, 50} {
 				b.Run("c="+strconv.Itoa(c), func(b *testing.B) {
+					// The engine's req/s in its last (measured) run, for
+					// the ratios on the baselines' lines.
+					var engineRate float64
 					b.Run("engine", func(b *testing.B) {
 						parallel(b, c, func(buf *bytes.Buffer) error {
 							return post(client, endpoint, q.body(randomID()), buf)
 						})
+						engineRate = rate(b)
 					})
 					b.Run("raw", func(b *testing.B) {
 						ctx := context.Background()
 						parallel(b, c, func(buf *bytes.Buffer) error {
 							return q.raw(ctx, pool, randomID(), buf)
 						})
+						ratio(b, engineRate, "engine/raw")
+					})
+					b.Run("baseline=http+raw", func(b *testing.B) {
+						parallel(b, c, func(buf *bytes.Buffer) error {
+							return post(client, bare, q.body(randomID()), buf)
+						})
+						ratio(b, engineRate, "engine/http+raw")
 					})
 				})
 			}
 		})
+	}
+}
+
+// rawServer is raw behind the thinnest HTTP server: it reads the same
+// request body the engine gets, hands its variables to run (which runs
+// the raw SQL) and answers the same bytes. Beside "raw" it shows what
+// HTTP itself costs on this machine, where the benchmark's clients share
+// the engine's CPUs; beside "engine", what the engine adds on top of
+// serving HTTP.
+func rawServer(b *testing.B, run func(ctx context.Context, vars json.RawMessage, out *bytes.Buffer) error) string {
+	b.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Variables json.RawMessage `json:"variables"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var out bytes.Buffer
+		if err := run(r.Context(), req.Variables, &out); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(out.Bytes())
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// ratios reports, on the line of a baseline that ran at rate r, the
+// engine's req/s over it.
+func ratio(b *testing.B, engineRate float64, name string) {
+	if r := rate(b); engineRate > 0 && r > 0 {
+		b.ReportMetric(engineRate/r, name)
 	}
 }
 

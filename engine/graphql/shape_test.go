@@ -1,0 +1,114 @@
+package graphql
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// FuzzShapeOf: the plan cache's scanner agrees with encoding/json on
+// every input: it accepts exactly the JSON objects (within its depth
+// bound), finds the same leaves in the same order, and its probe is JSON
+// of the same structure with every leaf replaced.
+func FuzzShapeOf(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `null`, ``, `{"id": 42}`, `{"a": [1, 2.5, "x", true, null, {"b": "é\n\u00e9"}]}`,
+		`{"n": -2147483648, "m": 2147483648, "e": 1e3, "z": 0, "neg": -0}`, `[1]`, `"s"`, `{"a":}`,
+		`{"a": 01}`, `{"a": "\ud800"}`, `{"a": 1} x`, `{"a" 1}`, `{"a": [1,]}`, `{"a": "` + "\x01" + `"}`,
+		`{"a": {"b": {"c": [[["deep"]]]}}}`, ` { "a" : "b" } `, `{"a": tru}`, `{"a": "\"quoted\""}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		vs, ok := shapeOf(in)
+		trimmed := bytes.TrimSpace(in)
+		if len(trimmed) == 0 || string(trimmed) == "null" {
+			if !ok || len(vs.leaves) != 0 {
+				t.Fatalf("%q: empty variables not accepted", in)
+			}
+			return
+		}
+		var v any
+		isObject := json.Unmarshal(in, &v) == nil
+		if _, obj := v.(map[string]any); !obj {
+			isObject = false
+		}
+		if ok && !isObject {
+			t.Fatalf("%q: accepted, but not a JSON object", in)
+		}
+		want, deep := leavesOf(t, in)
+		if isObject && !deep && !ok {
+			t.Fatalf("%q: a JSON object refused", in)
+		}
+		if !ok {
+			return
+		}
+		if !slices.Equal(vs.leaves, want) {
+			t.Fatalf("%q: leaves %q, want %q", in, vs.leaves, want)
+		}
+		probe, probes := vs.probe()
+		if len(probes) != len(want) {
+			t.Fatalf("%q: %d probes for %d leaves", in, len(probes), len(want))
+		}
+		got, _ := leavesOf(t, probe)
+		if !slices.Equal(got, probes) {
+			t.Fatalf("%q: the probe %s holds %q, not the probes %q", in, probe, got, probes)
+		}
+		for i := range probes {
+			if probes[i] == vs.leaves[i] {
+				t.Fatalf("%q: leaf %d is its own probe", in, i)
+			}
+		}
+		again, ok := shapeOf(probe)
+		if !ok || again.key != vs.key {
+			t.Fatalf("%q: the probe %s has another shape: %q, not %q", in, probe, again.key, vs.key)
+		}
+	})
+}
+
+// leavesOf lists the strings and 32-bit integers of a JSON value, object
+// keys aside, in order, as encoding/json's tokenizer reads them; deep
+// reports nesting beyond the scanner's bound.
+func leavesOf(t *testing.T, in []byte) (leaves []string, deep bool) {
+	dec := json.NewDecoder(bytes.NewReader(in))
+	dec.UseNumber()
+	// inObject[i]: level i is an object; key[i]: its next token is a key.
+	var inObject, key []bool
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF || err != nil {
+			return leaves, deep
+		}
+		isKey := len(key) > 0 && inObject[len(inObject)-1] && key[len(key)-1]
+		if len(key) > 0 && inObject[len(inObject)-1] {
+			key[len(key)-1] = !key[len(key)-1]
+		}
+		switch x := tok.(type) {
+		case json.Delim:
+			switch x {
+			case '{', '[':
+				inObject = append(inObject, x == '{')
+				key = append(key, x == '{')
+				if len(inObject) > maxDepth {
+					deep = true
+				}
+			default:
+				inObject, key = inObject[:len(inObject)-1], key[:len(key)-1]
+				if len(key) > 0 && inObject[len(inObject)-1] {
+					key[len(key)-1] = true
+				}
+			}
+		case string:
+			if !isKey {
+				leaves = append(leaves, x)
+			}
+		case json.Number:
+			if _, err := strconv.ParseInt(string(x), 10, 32); err == nil {
+				leaves = append(leaves, string(x))
+			}
+		}
+	}
+}
