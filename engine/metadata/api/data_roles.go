@@ -1,9 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/strata-dev/strata/engine/aeson"
@@ -20,8 +23,11 @@ import (
 // rewritten into the admin request that means the same: the permission's
 // filter (session variables filled in) is ANDed to where, its limit caps
 // limit, "*" becomes the permitted columns and any other column must be
-// permitted, recursively through relationships. The rewritten arguments
-// then compile as an admin's would.
+// permitted, recursively through relationships. A where may compare only
+// permitted columns, and a relationship it follows brings its table's
+// filter along. A session variable the permission needs and the session
+// lacks is Hasura's missing-header error. The rewritten arguments then
+// compile as an admin's would. Insert, update and delete: data_roles_write.go.
 
 type sessionKey struct{}
 
@@ -36,7 +42,7 @@ func sessionOf(ctx context.Context) *auth.Session {
 }
 
 // roleDataOps are the operations a non-admin session may run.
-var roleDataOps = map[string]bool{"select": true, "count": true}
+var roleDataOps = map[string]bool{"select": true, "count": true, "insert": true, "update": true, "delete": true}
 
 // forRole rewrites select (or count) arguments for sess's role.
 func forRole(src *metadata.Source, schema *compile.Schema, sess *auth.Session, args json.RawMessage, count bool) (json.RawMessage, error) {
@@ -59,7 +65,7 @@ func forRole(src *metadata.Source, schema *compile.Schema, sess *auth.Session, a
 				return nil, r.columnDenied(c).WithPath(fmt.Sprintf("$.args.distinct[%d]", i))
 			}
 		}
-		if a["where"], err = r.where(a["where"], perm); err != nil {
+		if a["where"], err = r.where(a["where"], perm, "$.args.where"); err != nil {
 			return nil, err
 		}
 		return json.Marshal(a)
@@ -171,7 +177,7 @@ func (r *rewriter) selection(name metadata.QualifiedName, a map[string]json.RawM
 	if a["columns"], err = json.Marshal(out); err != nil {
 		return err
 	}
-	if a["where"], err = r.where(a["where"], perm); err != nil {
+	if a["where"], err = r.where(a["where"], perm, path+".where"); err != nil {
 		return err
 	}
 	if perm.limit != nil {
@@ -184,26 +190,88 @@ func (r *rewriter) selection(name metadata.QualifiedName, a map[string]json.RawM
 	return nil
 }
 
-// where ANDs the permission's filter, its session variables filled in, to
-// the request's where.
-func (r *rewriter) where(asked json.RawMessage, perm *rolePerm) (json.RawMessage, error) {
-	var filter any
-	if len(perm.filter) > 0 {
-		if err := json.Unmarshal(perm.filter, &filter); err != nil {
+// where reads the request's where (at path) under the select permission
+// and ANDs the permission's filter, its session variables filled in.
+func (r *rewriter) where(asked json.RawMessage, perm *rolePerm, path string) (json.RawMessage, error) {
+	if t := r.schema.Tables[perm.table]; t != nil && !isNull(asked) {
+		var err error
+		if asked, err = r.readable(t, asked, path); err != nil {
 			return nil, err
 		}
 	}
-	if m, ok := filter.(map[string]any); filter == nil || ok && len(m) == 0 {
-		return asked, nil
-	}
-	filled, err := r.fill(filter)
+	filter, err := r.fillJSON(perm.filter)
 	if err != nil {
 		return nil, err
 	}
-	if isNull(asked) {
-		return json.Marshal(filled)
+	if isNull(filter) || string(filter) == "{}" {
+		return asked, nil
 	}
-	return json.Marshal(map[string]any{"_and": []any{json.RawMessage(asked), filled}})
+	if isNull(asked) {
+		return filter, nil
+	}
+	return json.Marshal(map[string]any{"_and": []json.RawMessage{asked, filter}})
+}
+
+// readable checks a boolean expression over t (at path) as Hasura's
+// checkSelPerm does: every column it compares must be one the role may
+// select, and every relationship it follows leads to a table the role may
+// select, whose filter is ANDed inside. Columns that do not exist are
+// left for the compiler to report; errors carry the where's own path, as
+// Hasura's do.
+func (r *rewriter) readable(t *compile.Table, raw json.RawMessage, path string) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return raw, nil // the compiler reports the shape
+	}
+	perm, err := r.permission(t.Name)
+	if err != nil {
+		return nil, err
+	}
+	// In key order, so of two faults the same one is always reported.
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		v := obj[k]
+		op := ""
+		if strings.HasPrefix(k, "_") || strings.HasPrefix(k, "$") {
+			op = k[1:]
+		}
+		switch {
+		case op == "and" || op == "or":
+			var items []json.RawMessage
+			if json.Unmarshal(v, &items) != nil {
+				if obj[k], err = r.readable(t, v, path); err != nil { // one object
+					return nil, err
+				}
+				continue
+			}
+			for i, it := range items {
+				if items[i], err = r.readable(t, it, path); err != nil {
+					return nil, err
+				}
+			}
+			if obj[k], err = json.Marshal(items); err != nil {
+				return nil, err
+			}
+		case op == "not":
+			if obj[k], err = r.readable(t, v, path); err != nil {
+				return nil, err
+			}
+		case t.Rels[k] != nil:
+			rel := t.Rels[k]
+			remote, err := r.permission(rel.Remote.Name)
+			if err != nil {
+				return nil, badRequest(apierr.CodePermissionDenied, "role %q does not have permission to read relationship %q; no permission on table %q",
+					r.sess.Role, k, schemacache.DisplayName(rel.Remote.Name)).WithPath(path)
+			}
+			if obj[k], err = r.where(v, remote, path); err != nil {
+				return nil, err
+			}
+		default:
+			if _, exists := t.Catalog.Column(k); exists && !perm.allows(k) {
+				return nil, r.columnDenied(k).WithPath(path)
+			}
+		}
+	}
+	return json.Marshal(obj)
 }
 
 // fill replaces the session variable names a permission uses as values
@@ -214,7 +282,7 @@ func (r *rewriter) fill(v any) (any, error) {
 		if strings.HasPrefix(strings.ToLower(x), "x-hasura-") {
 			val, ok := r.sess.Vars[strings.ToLower(x)]
 			if !ok {
-				return nil, badRequest(apierr.CodeNotFound, "missing session variable: %q", strings.ToLower(x))
+				return nil, badRequest(apierr.CodeNotFound, "%q header is expected but not found", strings.ToLower(x))
 			}
 			return val, nil
 		}
@@ -247,4 +315,13 @@ func jsonStrings(raw json.RawMessage) []string {
 	var out []string
 	_ = json.Unmarshal(raw, &out)
 	return out
+}
+
+// decodeNumbers decodes JSON keeping numbers as they are written.
+func decodeNumbers(raw json.RawMessage) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
 }
