@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(GO) tool controller-gen
 MANIFEST    ?= ../shared/conformance/hasura/manifest.json
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build run test unit lint generate manifests manifests-check envtest postgres conformance conformance-report bench clean help
+.PHONY: all build run test unit lint generate manifests manifests-check envtest postgres chromium conformance conformance-report bench clean help
 
 all: build
 
@@ -25,6 +25,9 @@ run: postgres ## run the engine; with no database URL it starts a throwaway Post
 
 postgres: ## install Postgres + PostGIS binaries via apt if missing
 	@bash hack/install-postgres.sh
+
+chromium: ## install Debian's Chromium via apt if missing (the console's browser test)
+	@bash hack/install-chromium.sh
 
 envtest: ## build (once) kube-apiserver and etcd for envtest into bin/k8s
 	@bash hack/setup-envtest.sh
@@ -55,8 +58,10 @@ conformance-report: postgres
 conformance: postgres ## run the Hasura conformance suite and print every failure
 	$(GO) run ./test/conformance --manifest $(MANIFEST)
 
-unit: postgres ## go test everything (needs envtest binaries)
-	KUBEBUILDER_ASSETS="$$(bash hack/setup-envtest.sh)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+# STRATA_REQUIRE_CHROMIUM: the console's browser test fails, never skips,
+# when Chromium is missing.
+unit: postgres chromium ## go test everything (needs envtest binaries)
+	STRATA_REQUIRE_CHROMIUM=1 KUBEBUILDER_ASSETS="$$(bash hack/setup-envtest.sh)" $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 manifests-check: ## kustomize build config/default, helm lint/template charts/strata
 	@bash hack/check-manifests.sh

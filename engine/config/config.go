@@ -53,7 +53,7 @@ type Config struct {
 	PGTimeout           time.Duration // pool acquire timeout
 	ConnectTimeout      time.Duration // first connection to a database at start
 	StringifyNumerics   bool
-	EnableConsole       bool   // accepted for compatibility; Strata serves no console
+	EnableConsole       bool   // serve the built-in console at /console (engine/console)
 	LocalPGDir          string // where the throwaway Postgres lives; "" = a temp dir
 	// PGMetaCryptoKey decrypts the X-Connection-Encrypted header of the
 	// /pg/ API (postgres-meta's CRYPTO_KEY); empty refuses the header.
@@ -171,7 +171,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) *Binder {
 	boolean(&cfg.StringifyNumerics, "stringify-numeric-types", "HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", false, "return numeric types as strings")
 	str(&cfg.PGMetaCryptoKey, "pg-meta-crypto-key", "STRATA_PG_META_CRYPTO_KEY", "", "key of the /pg/ API's X-Connection-Encrypted header (postgres-meta's CRYPTO_KEY)")
 	duration(&cfg.PGMetaTimeout, "pg-meta-statement-timeout", "STRATA_PG_META_STATEMENT_TIMEOUT", 0, "statement timeout of the /pg/ API; 0 means none")
-	boolean(&cfg.EnableConsole, "enable-console", "HASURA_GRAPHQL_ENABLE_CONSOLE", false, "accepted for compatibility; Strata serves no console")
+	boolean(&cfg.EnableConsole, "enable-console", "HASURA_GRAPHQL_ENABLE_CONSOLE", false, "serve the console at /console (needs the metadata API); / redirects to it")
 	str(&cfg.LocalPGDir, "local-pg-dir", "STRATA_LOCAL_PG_DIR", "", "directory for the throwaway Postgres (default: a new temp dir, removed on exit)")
 	boolean(&cfg.WSReadCookie, "ws-read-cookie", "HASURA_GRAPHQL_WS_READ_COOKIE", false, "read the Cookie header of websocket handshakes although CORS is disabled")
 	str(&cfg.MetricsSecret, "metrics-secret", "HASURA_GRAPHQL_METRICS_SECRET", "", "bearer token of /v1/metrics (metrics API group)")

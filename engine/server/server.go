@@ -16,6 +16,7 @@ import (
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/config"
+	"github.com/strata-dev/strata/engine/console"
 	"github.com/strata-dev/strata/engine/graphql"
 	metadataapi "github.com/strata-dev/strata/engine/metadata/api"
 	"github.com/strata-dev/strata/engine/server/reqlog"
@@ -124,6 +125,10 @@ func (s *Server) routes() []route {
 	if d.PGMeta != nil {
 		pgmeta = s.adminOnly(d.PGMeta, msgRestricted)
 	}
+	var consoleH http.Handler // off unless HASURA_GRAPHQL_ENABLE_CONSOLE
+	if d.Config.EnableConsole {
+		consoleH = console.New()
+	}
 	var metricsH http.Handler
 	if s.metrics != nil {
 		metricsH = methods{http.MethodGet: s.metrics.handler(d.Config.MetricsSecret)}
@@ -155,6 +160,11 @@ func (s *Server) routes() []route {
 		// deprecated plan cache (always null) has a meaning here.
 		{pattern: "/dev/plan_cache", api: config.APIDeveloper, h: methods{http.MethodGet: s.adminOnly(http.HandlerFunc(planCache), msgAdminOnly).ServeHTTP}},
 		{pattern: "/v1/metrics", api: config.APIMetrics, h: metricsH},
+		// As Hasura, the console needs the metadata API too; with it on,
+		// / redirects to /console.
+		{pattern: "/{$}", api: config.APIMetadata, label: "console", h: consoleH},
+		{pattern: console.Page, api: config.APIMetadata, label: "console", h: consoleH},
+		{pattern: console.Page + "/", api: config.APIMetadata, label: "console", h: consoleH},
 	}
 }
 
