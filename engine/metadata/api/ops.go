@@ -41,6 +41,7 @@ var (
 		"drop_rest_endpoint":                      dropRestEndpoint,
 		"add_inherited_role":                      addInheritedRole,
 		"drop_inherited_role":                     dropInheritedRole,
+		"test_webhook_transform":                  testWebhookTransform,
 	}
 	queryV1Ops = map[string]opFunc{
 		"export_metadata":                exportMetadata,

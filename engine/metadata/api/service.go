@@ -156,7 +156,7 @@ func (s *Service) Run(ctx context.Context, ep endpoint, req *request) ([]byte, e
 // writer lock (it never stores metadata).
 func readOnly(req *request) bool {
 	switch req.Type {
-	case "export_metadata", "get_inconsistent_metadata", "get_catalog_state", "dump_internal_state", "select", "count":
+	case "export_metadata", "get_inconsistent_metadata", "get_catalog_state", "dump_internal_state", "select", "count", "test_webhook_transform":
 		return true
 	case "run_sql":
 		var a struct {
