@@ -36,6 +36,9 @@ type compiler struct {
 	stringify bool
 	// rootAlias is the row a boolean expression being compiled is about.
 	rootAlias string
+	// joins collects the plan's remote joins (remote_join.go); nil where
+	// they are not supported.
+	joins *[]*remoteJoin
 }
 
 // bigNumbers are the scalars HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES
@@ -687,6 +690,8 @@ func (c *compiler) nested(m *schema.Field, alias string, args map[string]any, su
 			return c.connection(t, q, args, sub, path)
 		}
 		return c.rows(t, q, sub, path)
+	case schema.RemoteObjectRelField, schema.RemoteArrayRelField, schema.RemoteArrayAggregateField:
+		return c.remote(m, alias, args, sub, path)
 	case schema.ComputedSetField:
 		fargs, _ := args["args"].(map[string]any)
 		q, err := c.tableQuery(t, c.computedCall(m.Computed, alias, fargs), args, path)
@@ -722,7 +727,7 @@ var aggSQL = map[string]string{"avg": "avg", "stddev": "stddev", "stddev_pop": "
 
 // aggregate is a <table>_aggregate object over the rows of q.
 func (c *compiler) aggregate(t *schema.Table, q *rowsQuery, sub ast.SelectionSet, path string) (string, *errAt) {
-	typeName := t.TypeName + "_aggregate"
+	typeName := t.Derived("_aggregate")
 	fields, err := c.collect(sub, typeName, nil, path)
 	if err != nil {
 		return "", err
@@ -763,7 +768,7 @@ func (c *compiler) aggregate(t *schema.Table, q *rowsQuery, sub ast.SelectionSet
 }
 
 func (c *compiler) aggregateFields(t *schema.Table, r string, set ast.SelectionSet, path string) (string, *errAt) {
-	typeName := t.TypeName + "_aggregate_fields"
+	typeName := t.Derived("_aggregate_fields")
 	def := c.s.AST.Types[typeName]
 	fields, err := c.collect(set, typeName, nil, path)
 	if err != nil {
@@ -783,7 +788,7 @@ func (c *compiler) aggregateFields(t *schema.Table, r string, set ast.SelectionS
 			pairs = append(pairs, [2]string{cf.key, countExpr(t, r, args)})
 			continue
 		}
-		opType := t.TypeName + "_" + m.Op + "_fields"
+		opType := t.Derived("_" + m.Op + "_fields")
 		opFields, err := c.collect(cf.sub, opType, nil, at)
 		if err != nil {
 			return "", err

@@ -33,6 +33,8 @@ type plan struct {
 	// sessionVars (a function's session argument).
 	wholeSession bool
 	subscribe    bool
+	// joins are the query's remote joins (remote_join.go).
+	joins []*remoteJoin
 
 	// live is the plan's multiplexed twin, for a subscription (live.go).
 	live liveTwin
@@ -129,6 +131,8 @@ func compileOp(m *schema.Model, s *schema.Schema, op *ast.OperationDefinition, v
 		src := ""
 		if meaning.Table != nil {
 			src = meaning.Table.Source
+		} else if meaning.Namespace != nil {
+			src = meaning.Namespace.Source
 		} else if len(m.Sources) > 0 {
 			src = m.Sources[0].Name
 		}
@@ -138,7 +142,7 @@ func compileOp(m *schema.Model, s *schema.Schema, op *ast.OperationDefinition, v
 		}
 		c := compilers[key]
 		if c == nil {
-			c = &compiler{coercer: co, s: s, session: session, stringify: stringify, mux: opts.mux}
+			c = &compiler{coercer: co, s: s, session: session, stringify: stringify, mux: opts.mux, joins: &p.joins}
 			for _, ms := range m.Sources {
 				if ms.Name == src {
 					c.resolved = ms.Resolved
@@ -188,12 +192,15 @@ func (p *plan) setSession(session map[string]bool) {
 // own steps (see mutation.go).
 func compileMutation(m *schema.Model, s *schema.Schema, co *coercer, p *plan, fields []*collected, stringify bool) (*plan, *errAt) {
 	session := map[string]bool{}
-	root := s.AST.Mutation
-	for _, cf := range fields {
+	flat, err := mutationRootFields(s, co, s.AST.Mutation, fields)
+	if err != nil {
+		return nil, err
+	}
+	for _, rf := range flat {
+		cf, root, path := rf.cf, rf.parent, rf.path
 		f := cf.field
-		path := "$.selectionSet." + f.Name
 		if f.Name == "__typename" {
-			p.mutation = append(p.mutation, &mutField{key: cf.key, static: []byte(jsonString(root.Name))})
+			p.mutation = append(p.mutation, &mutField{key: cf.key, ns: rf.ns, static: []byte(jsonString(root.Name))})
 			continue
 		}
 		fd := root.Fields.ForName(f.Name)
@@ -226,7 +233,7 @@ func compileMutation(m *schema.Model, s *schema.Schema, co *coercer, p *plan, fi
 		} else if mf, err = c.mutation(meaning, args, cf.sub, path); err != nil {
 			return nil, err
 		}
-		mf.key = cf.key
+		mf.key, mf.ns = cf.key, rf.ns
 		p.mutation = append(p.mutation, mf)
 	}
 	p.setSession(session)
@@ -281,6 +288,8 @@ func (c *compiler) root(m *schema.Field, args map[string]any, sub ast.SelectionS
 		return c.rows(t, q, sub, path)
 	case schema.RootNode:
 		return c.node(args, sub, path)
+	case schema.RootNamespace:
+		return c.namespace(m.Namespace, sub, path)
 	}
 	return "", fail(path, "unsupported root field")
 }
@@ -348,6 +357,11 @@ func execute(ctx context.Context, m *schema.Model, p *plan, sess *auth.Session, 
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return dbError(err)
+		}
+	}
+	if len(p.joins) > 0 {
+		if aerr := p.remoteJoins(ctx, m, string(sessionJSON), results); aerr != nil {
+			return aerr
 		}
 	}
 	writeData(out, p, results)

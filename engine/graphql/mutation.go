@@ -72,6 +72,7 @@ type countRef []int
 // mutField is a root field of a mutation.
 type mutField struct {
 	key    string
+	ns     string // the response key of the namespace it is in, if any
 	static []byte
 	source string
 	steps  []*mstep
@@ -205,7 +206,7 @@ func (m *mutator) flatOutput(t *schema.Table, single bool, sub ast.SelectionSet,
 	if single {
 		return c.flatRow(t, sub, path)
 	}
-	fields, err := c.collect(sub, t.TypeName+"_mutation_response", nil, path)
+	fields, err := c.collect(sub, t.Derived("_mutation_response"), nil, path)
 	if err != nil {
 		return false
 	}
@@ -263,7 +264,7 @@ func (c *compiler) mutationOutput(t *schema.Table, single bool, rows, affected s
 		}
 		return "(SELECT " + obj + " FROM " + rows + " AS " + r + " LIMIT 1)", nil
 	}
-	typeName := t.TypeName + "_mutation_response"
+	typeName := t.Derived("_mutation_response")
 	def := c.s.AST.Types[typeName]
 	fields, err := c.collect(sub, typeName, nil, path)
 	if err != nil {
@@ -879,16 +880,7 @@ func executeMutation(ctx context.Context, m *schema.Model, p *plan, session stri
 		}
 		delete(txs, src)
 	}
-	out.WriteString(`{"data":{`)
-	for i, f := range p.mutation {
-		if i > 0 {
-			out.WriteByte(',')
-		}
-		out.WriteString(jsonString(f.key))
-		out.WriteByte(':')
-		out.Write(values[i])
-	}
-	out.WriteString("}}")
+	writeMutationData(out, p.mutation, values)
 	return nil
 }
 

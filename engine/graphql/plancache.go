@@ -401,7 +401,7 @@ type binding struct {
 }
 
 // paramLists are a plan's parameter lists, in a fixed order: the
-// statements', then the mutation steps'.
+// statements', the mutation steps', the remote joins'.
 func paramLists(p *plan) [][]any {
 	var out [][]any
 	for _, s := range p.stmts {
@@ -411,6 +411,9 @@ func paramLists(p *plan) [][]any {
 		for _, s := range f.steps {
 			out = append(out, s.params)
 		}
+	}
+	for _, j := range p.joins {
+		out = append(out, j.params)
 	}
 	return out
 }
@@ -473,37 +476,47 @@ func parameterize(p, q *plan, leaves, probes []string) ([]binding, bool) {
 }
 
 // sameShape: p and q are the same plan but for their parameters' values.
+// Everything else is compared whole, so that a field added to a plan's
+// parts is compared too.
 func sameShape(p, q *plan) bool {
-	if len(p.fields) != len(q.fields) || len(p.stmts) != len(q.stmts) || len(p.mutation) != len(q.mutation) ||
-		p.wholeSession != q.wholeSession || p.subscribe != q.subscribe || !slices.Equal(p.sessionVars, q.sessionVars) {
+	if len(p.stmts) != len(q.stmts) || len(p.mutation) != len(q.mutation) || len(p.joins) != len(q.joins) ||
+		p.wholeSession != q.wholeSession || p.subscribe != q.subscribe || !slices.Equal(p.sessionVars, q.sessionVars) ||
+		!reflect.DeepEqual(p.fields, q.fields) {
 		return false
 	}
-	for i, f := range p.fields {
-		g := q.fields[i]
-		if f.key != g.key || f.stmt != g.stmt || f.col != g.col || !bytes.Equal(f.static, g.static) {
-			return false
-		}
-	}
 	for i, s := range p.stmts {
-		t := q.stmts[i]
-		if s.source != t.source || s.sql != t.sql || len(s.params) != len(t.params) {
+		if !sameBut(*s, *q.stmts[i], func(s *statement) *[]any { return &s.params }) {
 			return false
 		}
 	}
 	for i, f := range p.mutation {
 		g := q.mutation[i]
-		if f.key != g.key || f.source != g.source || f.list != g.list || !bytes.Equal(f.static, g.static) ||
-			!slices.Equal(f.outputs, g.outputs) || len(f.steps) != len(g.steps) {
+		if len(f.steps) != len(g.steps) || !sameBut(*f, *g, func(f *mutField) *[]*mstep { return &f.steps }) {
 			return false
 		}
 		for j, s := range f.steps {
-			t := g.steps[j]
-			if s.sql != t.sql || s.path != t.path || s.noRow != t.noRow || s.noRowPath != t.noRowPath || len(s.params) != len(t.params) {
+			if !sameBut(*s, *g.steps[j], func(s *mstep) *[]any { return &s.params }) {
 				return false
 			}
 		}
 	}
+	for i, j := range p.joins {
+		if !sameBut(*j, *q.joins[i], func(j *remoteJoin) *[]any { return &j.params }) {
+			return false
+		}
+	}
 	return true
+}
+
+// sameBut compares a and b but for the slice field picks out, of which
+// only the lengths must agree.
+func sameBut[T any, E any](a, b T, field func(*T) *[]E) bool {
+	fa, fb := field(&a), field(&b)
+	if len(*fa) != len(*fb) {
+		return false
+	}
+	*fa, *fb = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 // bind is the template p with the leaves in place. Only what changes is
@@ -530,14 +543,16 @@ func bind(p *plan, binds []binding, leaves []string) *plan {
 		}
 		list[b.elem] = &v
 	}
-	q := &plan{fields: p.fields, stmts: p.stmts, mutation: p.mutation, sessionVars: p.sessionVars, wholeSession: p.wholeSession, subscribe: p.subscribe}
+	q := p.clone()
 	i := 0
 	for n, s := range p.stmts {
 		if fresh[i] != nil {
 			if sameSlice(q.stmts, p.stmts) {
 				q.stmts = slices.Clone(p.stmts)
 			}
-			q.stmts[n] = &statement{source: s.source, sql: s.sql, params: fresh[i]}
+			c := *s
+			c.params = fresh[i]
+			q.stmts[n] = &c
 		}
 		i++
 	}
@@ -563,7 +578,26 @@ func bind(p *plan, binds []binding, leaves []string) *plan {
 			q.mutation[n] = &g
 		}
 	}
+	for n, j := range p.joins {
+		if fresh[i] != nil {
+			if sameSlice(q.joins, p.joins) {
+				q.joins = slices.Clone(p.joins)
+			}
+			c := *j
+			c.params = fresh[i]
+			q.joins[n] = &c
+		}
+		i++
+	}
 	return q
+}
+
+// clone is a shallow copy of p without its live twin, which belongs to
+// the values p was compiled from. (TestPlanFieldsAreBound keeps this in
+// step with the plan's fields.)
+func (p *plan) clone() *plan {
+	return &plan{fields: p.fields, stmts: p.stmts, mutation: p.mutation, sessionVars: p.sessionVars,
+		wholeSession: p.wholeSession, subscribe: p.subscribe, joins: p.joins}
 }
 
 // bindsBefore: an earlier binding already cloned b's list parameter.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/strata-dev/strata/engine/graphql"
+	"github.com/strata-dev/strata/test/enginetest"
 )
 
 // TestPlanCacheByShape: requests that differ only in the values of
@@ -17,17 +18,7 @@ import (
 func TestPlanCacheByShape(t *testing.T) {
 	e := library(t)
 	user := map[string]string{"X-Hasura-Role": "user", "X-Hasura-User-Id": "1"}
-	cases := []struct {
-		name  string
-		query string // with $v, the variable
-		decl  string // its declaration
-		// values of $v, as JSON, and their GraphQL literal.
-		values [][2]string
-		role   map[string]string
-		// compiles is how many plans the values need, the first request
-		// included: 1 when the values are mere parameters.
-		compiles int
-	}{
+	cases := []shapeCase{
 		{name: "by pk", decl: "$v: Int!", query: `author_by_pk(id: $v) { id name }`,
 			values: [][2]string{{"1", "1"}, {"2", "2"}, {"3", "3"}}, compiles: 1},
 		{name: "string", decl: "$v: String!", query: `article(where: {title: {_eq: $v}}, order_by: {id: asc}) { id title }`,
@@ -53,6 +44,37 @@ func TestPlanCacheByShape(t *testing.T) {
 		{name: "wrong kind", decl: "$v: Int!", query: `author_by_pk(id: $v) { name }`,
 			values: [][2]string{{"2", "2"}, {`"2"`, `"2"`}}, compiles: 2},
 	}
+	checkShapes(t, e, cases)
+}
+
+// TestPlanCacheByShapeRemoteJoin: a remote join's statement takes its
+// parameters from the template too.
+func TestPlanCacheByShapeRemoteJoin(t *testing.T) {
+	e := twoSources(t)
+	checkShapes(t, e, []shapeCase{
+		{name: "in a join", decl: "$v: String!", query: `author(order_by: {id: asc}) { name places(where: {name: {_eq: $v}}) { name } }`,
+			values: [][2]string{{`"cafe"`, `"cafe"`}, {`"hut"`, `"hut"`}, {`"home"`, `"home"`}}, compiles: 1},
+	})
+}
+
+// shapeCase is a query run with several values of its variable $v.
+type shapeCase struct {
+	name  string
+	query string // with $v, the variable
+	decl  string // its declaration
+	// values of $v, as JSON, and their GraphQL literal.
+	values [][2]string
+	role   map[string]string
+	// compiles is how many plans the values need, the first request
+	// included: 1 when the values are mere parameters.
+	compiles int
+}
+
+// checkShapes runs each case's query with each value, as a variable and
+// written inline: the answers must agree, and the variable's requests
+// compile as many plans as the case says.
+func checkShapes(t *testing.T, e *enginetest.Engine, cases []shapeCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			withVar := "query(" + tc.decl + ") { " + tc.query + " }"

@@ -91,7 +91,7 @@ func (c *compiler) connection(t *schema.Table, q *rowsQuery, args map[string]any
 		q.limit = strconv.FormatInt(limit+1, 10) // one more tells whether there is a next page
 	}
 
-	connType := t.TypeName + "Connection"
+	connType := t.Derived("Connection")
 	fields, err := c.collect(sub, connType, nil, path)
 	if err != nil {
 		return "", err
@@ -112,7 +112,7 @@ func (c *compiler) connection(t *schema.Table, q *rowsQuery, args map[string]any
 			}
 			out = append(out, [2]string{cf.key, pi})
 		case "edges":
-			edgeType := t.TypeName + "Edge"
+			edgeType := t.Derived("Edge")
 			efields, err := c.collect(cf.sub, edgeType, nil, at)
 			if err != nil {
 				return "", err

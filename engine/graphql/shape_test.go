@@ -4,10 +4,25 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
 )
+
+// TestPlanFieldsAreBound: the plan cache copies a plan field by field
+// (plan.clone) and knows where parameters live (paramLists). A new field
+// of plan must be handled there, then counted here.
+func TestPlanFieldsAreBound(t *testing.T) {
+	var names []string
+	for f := range reflect.TypeFor[plan]().Fields() {
+		names = append(names, f.Name)
+	}
+	want := []string{"fields", "stmts", "mutation", "sessionVars", "wholeSession", "subscribe", "joins", "live"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("plan's fields are %v, plancache.go handles %v: update clone, paramLists and sameShape", names, want)
+	}
+}
 
 // FuzzShapeOf: the plan cache's scanner agrees with encoding/json on
 // every input: it accepts exactly the JSON objects (within its depth

@@ -108,6 +108,12 @@ func decodeSource(b []byte, path string) (*Source, error) {
 	if r.Kind == "" {
 		r.Kind = "postgres"
 	}
+	custom, err := NormalizeSourceCustomization(r.Customization)
+	if err != nil {
+		pe := err.(*ParseError)
+		return nil, &ParseError{path + ".customization" + pe.Path[1:], pe.Message}
+	}
+	r.Customization = custom
 	s := &Source{Name: *r.Name, Kind: r.Kind, Configuration: r.Configuration,
 		NativeQueries: r.NativeQueries, StoredProcedures: r.StoredProcedures, LogicalModels: r.LogicalModels,
 		QueryTags: r.QueryTags, Customization: r.Customization, HealthCheck: r.HealthCheck}

@@ -39,6 +39,7 @@ type builder struct {
 	root    []*ast.FieldDefinition
 	mroot   []*ast.FieldDefinition // mutation_root
 	seen    map[string]bool        // root field names taken
+	cust    *customizing           // the sources' customizations
 }
 
 // build derives the schema of a role from the sources.
@@ -54,12 +55,14 @@ func build(sources []*Source, role string, relay bool) *Schema {
 		byName:  map[string]map[metadata.QualifiedName]*Table{},
 		all:     map[string]map[metadata.QualifiedName]*Table{},
 		seen:    map[string]bool{},
+		cust:    newCustomizing(sources),
 	}
 	for _, src := range sources {
 		b.tablesOf(src)
 	}
 	for _, src := range sources {
 		b.relationshipsOf(src)
+		b.remoteRelationshipsOf(src)
 		b.computedFieldsOf(src)
 	}
 	for _, t := range b.tables {
@@ -96,13 +99,13 @@ func (b *builder) tablesOf(src *Source) {
 			Name:        mt.Table,
 			Catalog:     rt.Catalog,
 			Base:        rt,
-			TypeName:    typeBaseName(mt.Table, cfg),
 			ByField:     map[string]*Column{},
 			Rels:        map[string]*Relationship{},
 			Computed:    map[string]*ComputedField{},
 			AllComputed: map[string]*ComputedField{},
 			perm:        perms.sel,
 		}
+		b.nameTable(t, typeBaseName(mt.Table, cfg))
 		if !IsName(t.TypeName) {
 			continue
 		}
@@ -174,7 +177,7 @@ func (b *builder) tablesOf(src *Source) {
 			refCfg := parseTableConfig(tableMeta(src.Metadata, ref.Name).Configuration)
 			for _, c := range t.AllColumns {
 				if c.Name == fk.Columns[0] {
-					c.EnumType = typeBaseName(ref.Name, refCfg) + "_enum"
+					c.EnumType = b.typeName(src.Name, typeBaseName(ref.Name, refCfg)+"_enum")
 					c.Scalar = c.EnumType
 					// The enum type exists even for a role that may not
 					// select the enum table itself.
@@ -339,7 +342,7 @@ func (b *builder) tableTypes(t *Table) {
 		rn := r.Remote.TypeName
 		if r.Array && b.relay {
 			if len(r.Remote.PK) > 0 {
-				obj.Fields = append(obj.Fields, &ast.FieldDefinition{Name: r.Field + "_connection", Description: "An array relationship connection", Arguments: b.connectionArgs(r.Remote), Type: nnNamed(r.Remote.TypeName + "Connection")})
+				obj.Fields = append(obj.Fields, &ast.FieldDefinition{Name: r.Field + "_connection", Description: "An array relationship connection", Arguments: b.connectionArgs(r.Remote), Type: nnNamed(r.Remote.Derived("Connection"))})
 				b.mean(n, r.Field+"_connection", &Field{Kind: ArrayRelConnectionField, Table: r.Remote, Rel: r})
 				b.connectionType(r.Remote)
 			}
@@ -348,7 +351,7 @@ func (b *builder) tableTypes(t *Table) {
 			obj.Fields = append(obj.Fields, &ast.FieldDefinition{Name: r.Field, Description: "An array relationship", Arguments: b.selectArgs(r.Remote), Type: nnListNN(rn)})
 			b.mean(n, r.Field, &Field{Kind: ArrayRelField, Table: r.Remote, Rel: r})
 			if r.Remote.AllowAggregations {
-				obj.Fields = append(obj.Fields, &ast.FieldDefinition{Name: r.Field + "_aggregate", Description: "An aggregate relationship", Arguments: b.selectArgs(r.Remote), Type: nnNamed(rn + "_aggregate")})
+				obj.Fields = append(obj.Fields, &ast.FieldDefinition{Name: r.Field + "_aggregate", Description: "An aggregate relationship", Arguments: b.selectArgs(r.Remote), Type: nnNamed(r.Remote.Derived("_aggregate"))})
 				b.mean(n, r.Field+"_aggregate", &Field{Kind: ArrayRelAggregateField, Table: r.Remote, Rel: r})
 			}
 			continue
@@ -380,6 +383,7 @@ func (b *builder) tableTypes(t *Table) {
 		}
 		obj.Fields = append(obj.Fields, fd)
 	}
+	b.remoteRelationshipFields(t, obj)
 	if len(obj.Fields) == 0 {
 		return
 	}
@@ -391,24 +395,23 @@ func (b *builder) tableTypes(t *Table) {
 		b.aggregate(t)
 	}
 	if t.Enum != nil {
-		b.enumType(t.TypeName+"_enum", t.Enum)
+		b.enumType(t.Derived("_enum"), t.Enum)
 	}
 }
 
 // selectArgs are the arguments of every multi-row selection.
 func (b *builder) selectArgs(t *Table) ast.ArgumentDefinitionList {
-	n := t.TypeName
 	return ast.ArgumentDefinitionList{
-		arg("distinct_on", listOf(nnNamed(n+"_select_column")), "distinct select on columns"),
+		arg("distinct_on", listOf(nnNamed(t.Derived("_select_column"))), "distinct select on columns"),
 		arg("limit", named("Int"), "limit the number of rows returned"),
 		arg("offset", named("Int"), "skip the first n rows. Use only with order_by"),
-		arg("order_by", listOf(nnNamed(n+"_order_by")), "sort the rows by one or more columns"),
-		arg("where", named(n+"_bool_exp"), "filter the rows returned"),
+		arg("order_by", listOf(nnNamed(t.Derived("_order_by"))), "sort the rows by one or more columns"),
+		arg("where", named(t.Derived("_bool_exp")), "filter the rows returned"),
 	}
 }
 
 func (b *builder) boolExp(t *Table) {
-	n := t.TypeName + "_bool_exp"
+	n := t.Derived("_bool_exp")
 	d := &ast.Definition{Kind: ast.InputObject, Name: n, Description: fmt.Sprintf("Boolean expression to filter rows from the table %q. All fields are combined with a logical 'AND'.", t.Name.Name)}
 	d.Fields = ast.FieldList{
 		{Name: "_and", Type: listOf(nnNamed(n))},
@@ -419,7 +422,7 @@ func (b *builder) boolExp(t *Table) {
 		d.Fields = append(d.Fields, &ast.FieldDefinition{Name: c.Field, Type: named(b.comparisonExp(c))})
 	}
 	for _, r := range t.Rels {
-		d.Fields = append(d.Fields, &ast.FieldDefinition{Name: r.Field, Type: named(r.Remote.TypeName + "_bool_exp")})
+		d.Fields = append(d.Fields, &ast.FieldDefinition{Name: r.Field, Type: named(r.Remote.Derived("_bool_exp"))})
 	}
 	for _, cf := range t.Computed {
 		if cf.Function.Returns == nil && cf.ArgsType == "" {
@@ -508,7 +511,7 @@ func (b *builder) stDWithin(base string) string {
 
 func (b *builder) orderBy(t *Table) {
 	b.orderByEnum()
-	n := t.TypeName + "_order_by"
+	n := t.Derived("_order_by")
 	d := &ast.Definition{Kind: ast.InputObject, Name: n, Description: fmt.Sprintf("Ordering options when selecting data from %q.", t.Name.Name)}
 	for _, c := range t.Columns {
 		if c.IsArray || c.Scalar == "json" {
@@ -518,9 +521,9 @@ func (b *builder) orderBy(t *Table) {
 	}
 	for _, r := range t.Rels {
 		if !r.Array {
-			d.Fields = append(d.Fields, &ast.FieldDefinition{Name: r.Field, Type: named(r.Remote.TypeName + "_order_by")})
+			d.Fields = append(d.Fields, &ast.FieldDefinition{Name: r.Field, Type: named(r.Remote.Derived("_order_by"))})
 		} else if r.Remote.AllowAggregations {
-			d.Fields = append(d.Fields, &ast.FieldDefinition{Name: r.Field + "_aggregate", Type: named(r.Remote.TypeName + "_aggregate_order_by")})
+			d.Fields = append(d.Fields, &ast.FieldDefinition{Name: r.Field + "_aggregate", Type: named(r.Remote.Derived("_aggregate_order_by"))})
 			b.aggregateOrderBy(r.Remote)
 		}
 	}
@@ -531,7 +534,7 @@ func (b *builder) orderBy(t *Table) {
 		if cf.Function.Returns == nil {
 			d.Fields = append(d.Fields, &ast.FieldDefinition{Name: cf.Field, Type: named("order_by")})
 		} else if cf.Function.Returns.AllowAggregations {
-			d.Fields = append(d.Fields, &ast.FieldDefinition{Name: cf.Field + "_aggregate", Type: named(cf.Function.Returns.TypeName + "_aggregate_order_by")})
+			d.Fields = append(d.Fields, &ast.FieldDefinition{Name: cf.Field + "_aggregate", Type: named(cf.Function.Returns.Derived("_aggregate_order_by"))})
 			b.aggregateOrderBy(cf.Function.Returns)
 		}
 	}
@@ -550,7 +553,7 @@ func (b *builder) orderByEnum() {
 }
 
 func (b *builder) selectColumn(t *Table) {
-	d := &ast.Definition{Kind: ast.Enum, Name: t.TypeName + "_select_column", Description: fmt.Sprintf("select columns of table %q", t.Name.Name)}
+	d := &ast.Definition{Kind: ast.Enum, Name: t.Derived("_select_column"), Description: fmt.Sprintf("select columns of table %q", t.Name.Name)}
 	for _, c := range t.Columns {
 		d.EnumValues = append(d.EnumValues, &ast.EnumValueDefinition{Name: c.Field, Description: "column name"})
 	}
@@ -564,21 +567,21 @@ func (b *builder) selectColumn(t *Table) {
 var aggOps = []string{"avg", "stddev", "stddev_pop", "stddev_samp", "sum", "var_pop", "var_samp", "variance"}
 
 func (b *builder) aggregate(t *Table) {
-	n := t.TypeName
-	b.define(&ast.Definition{Kind: ast.Object, Name: n + "_aggregate", Description: fmt.Sprintf("aggregated selection of %q", t.Name.Name), Fields: ast.FieldList{
-		{Name: "aggregate", Type: named(n + "_aggregate_fields")},
-		{Name: "nodes", Type: nnListNN(n)},
+	agg, aggFields := t.Derived("_aggregate"), t.Derived("_aggregate_fields")
+	b.define(&ast.Definition{Kind: ast.Object, Name: agg, Description: fmt.Sprintf("aggregated selection of %q", t.Name.Name), Fields: ast.FieldList{
+		{Name: "aggregate", Type: named(aggFields)},
+		{Name: "nodes", Type: nnListNN(t.TypeName)},
 	}})
-	b.mean(n+"_aggregate", "aggregate", &Field{Kind: AggregateField, Table: t})
-	b.mean(n+"_aggregate", "nodes", &Field{Kind: NodesField, Table: t})
-	fields := &ast.Definition{Kind: ast.Object, Name: n + "_aggregate_fields", Description: fmt.Sprintf("aggregate fields of %q", t.Name.Name)}
+	b.mean(agg, "aggregate", &Field{Kind: AggregateField, Table: t})
+	b.mean(agg, "nodes", &Field{Kind: NodesField, Table: t})
+	fields := &ast.Definition{Kind: ast.Object, Name: aggFields, Description: fmt.Sprintf("aggregate fields of %q", t.Name.Name)}
 	fields.Fields = append(fields.Fields, &ast.FieldDefinition{Name: "count", Type: nnNamed("Int"), Arguments: ast.ArgumentDefinitionList{
-		arg("columns", listOf(nnNamed(n+"_select_column")), ""),
+		arg("columns", listOf(nnNamed(t.Derived("_select_column"))), ""),
 		arg("distinct", named("Boolean"), ""),
 	}})
-	b.mean(n+"_aggregate_fields", "count", &Field{Kind: CountField, Table: t})
+	b.mean(aggFields, "count", &Field{Kind: CountField, Table: t})
 	for _, op := range append(append([]string{}, aggOps...), "max", "min") {
-		tn := n + "_" + op + "_fields"
+		tn := t.Derived("_" + op + "_fields")
 		d := &ast.Definition{Kind: ast.Object, Name: tn, Description: "aggregate " + op + " on columns"}
 		for _, c := range t.Columns {
 			if op == "max" || op == "min" {
@@ -600,22 +603,22 @@ func (b *builder) aggregate(t *Table) {
 		}
 		b.define(d)
 		fields.Fields = append(fields.Fields, &ast.FieldDefinition{Name: op, Type: named(tn)})
-		b.mean(n+"_aggregate_fields", op, &Field{Kind: AggOpField, Table: t, Op: op})
+		b.mean(aggFields, op, &Field{Kind: AggOpField, Table: t, Op: op})
 	}
 	b.define(fields)
 }
 
 func (b *builder) aggregateOrderBy(t *Table) {
-	n := t.TypeName
-	if _, ok := b.types[n+"_aggregate_order_by"]; ok {
+	n := t.Derived("_aggregate_order_by")
+	if _, ok := b.types[n]; ok {
 		return
 	}
 	b.orderByEnum()
-	d := &ast.Definition{Kind: ast.InputObject, Name: n + "_aggregate_order_by", Description: fmt.Sprintf("order by aggregate values of table %q", t.Name.Name)}
+	d := &ast.Definition{Kind: ast.InputObject, Name: n, Description: fmt.Sprintf("order by aggregate values of table %q", t.Name.Name)}
 	d.Fields = append(d.Fields, &ast.FieldDefinition{Name: "count", Type: named("order_by")})
 	b.define(d)
 	for _, op := range append(append([]string{}, aggOps...), "max", "min") {
-		od := &ast.Definition{Kind: ast.InputObject, Name: n + "_" + op + "_order_by", Description: fmt.Sprintf("order by %s() on columns of table %q", op, t.Name.Name)}
+		od := &ast.Definition{Kind: ast.InputObject, Name: t.Derived("_" + op + "_order_by"), Description: fmt.Sprintf("order by %s() on columns of table %q", op, t.Name.Name)}
 		for _, c := range t.Columns {
 			if (op == "max" || op == "min") && c.Comparable() || op != "max" && op != "min" && c.Numeric() {
 				od.Fields = append(od.Fields, &ast.FieldDefinition{Name: c.Field, Type: named("order_by")})
@@ -652,7 +655,7 @@ func (b *builder) rootFieldsOf(src *Source) {
 			continue
 		}
 		cfg := parseTableConfig(mt.Configuration)
-		name := t.TypeName
+		name := t.gqlName
 		if b.relay {
 			if len(t.PK) == 0 {
 				continue
@@ -666,7 +669,7 @@ func (b *builder) rootFieldsOf(src *Source) {
 		b.addRoot(&ast.FieldDefinition{Name: sel, Description: orDefault(c1, fmt.Sprintf("fetch data from the table: %q", t.Name.Name)), Arguments: b.selectArgs(t), Type: nnListNN(t.TypeName)}, &Field{Kind: RootSelect, Table: t})
 		if t.AllowAggregations {
 			agg, c2 := cfg.rootField("select_aggregate", name+"_aggregate")
-			b.addRoot(&ast.FieldDefinition{Name: agg, Description: orDefault(c2, fmt.Sprintf("fetch aggregated fields from the table: %q", t.Name.Name)), Arguments: b.selectArgs(t), Type: nnNamed(t.TypeName + "_aggregate")}, &Field{Kind: RootAggregate, Table: t})
+			b.addRoot(&ast.FieldDefinition{Name: agg, Description: orDefault(c2, fmt.Sprintf("fetch aggregated fields from the table: %q", t.Name.Name)), Arguments: b.selectArgs(t), Type: nnNamed(t.Derived("_aggregate"))}, &Field{Kind: RootAggregate, Table: t})
 		}
 		if len(t.PK) > 0 {
 			pk, c3 := cfg.rootField("select_by_pk", name+"_by_pk")
@@ -688,7 +691,7 @@ func orDefault(s *string, def string) string {
 }
 
 func (b *builder) addRoot(fd *ast.FieldDefinition, f *Field) {
-	if b.seen[fd.Name] || !IsName(fd.Name) {
+	if b.customRoot("query_root", fd, f) || b.seen[fd.Name] || !IsName(fd.Name) {
 		return
 	}
 	b.seen[fd.Name] = true
@@ -697,7 +700,7 @@ func (b *builder) addRoot(fd *ast.FieldDefinition, f *Field) {
 }
 
 func (b *builder) addMutation(fd *ast.FieldDefinition, f *Field) {
-	if b.seen["mutation_root."+fd.Name] || !IsName(fd.Name) {
+	if b.customRoot("mutation_root", fd, f) || b.seen["mutation_root."+fd.Name] || !IsName(fd.Name) {
 		return
 	}
 	b.seen["mutation_root."+fd.Name] = true
@@ -707,6 +710,7 @@ func (b *builder) addMutation(fd *ast.FieldDefinition, f *Field) {
 
 // finish assembles the ast.Schema.
 func (b *builder) finish() *Schema {
+	b.addNamespaces()
 	if len(b.root) == 0 {
 		b.root = append(b.root, &ast.FieldDefinition{Name: "no_queries_available", Type: nnNamed("String")})
 	}
@@ -720,6 +724,7 @@ func (b *builder) finish() *Schema {
 		b.types["subscription_root"] = sub
 		b.s.Fields["subscription_root"] = b.s.Fields["query_root"]
 	}
+	b.namespaceSubscriptions()
 	for _, s := range []string{"Int", "String", "Boolean", "Float"} {
 		b.scalars[s] = true
 	}

@@ -122,7 +122,7 @@ func (b *builder) functionsOf(src *Source) {
 			}
 			continue
 		}
-		f.ArgsType = b.argsType(mf.Function.Name+"_args", f)
+		f.ArgsType = b.argsType(b.typeName(src.Name, mf.Function.Name+"_args"), f)
 		args := b.selectArgs(f.Returns)
 		if f.ArgsType != "" {
 			t := named(f.ArgsType)
@@ -141,9 +141,9 @@ func (b *builder) functionsOf(src *Source) {
 			continue
 		}
 		b.addRoot(&ast.FieldDefinition{Name: name, Description: desc, Arguments: args, Type: nnListNN(f.Returns.TypeName)}, &Field{Kind: RootFunction, Table: f.Returns, Function: f})
-		if f.Returns.AllowAggregations && b.types[f.Returns.TypeName+"_aggregate"] != nil {
+		if f.Returns.AllowAggregations && b.types[f.Returns.Derived("_aggregate")] != nil {
 			aname := rootName(cfg.CustomRootFields, "function_aggregate", base+"_aggregate")
-			b.addRoot(&ast.FieldDefinition{Name: aname, Description: fmt.Sprintf("execute function %q and query aggregates on result of table type %q", mf.Function.Name, f.Returns.Name.Name), Arguments: args, Type: nnNamed(f.Returns.TypeName + "_aggregate")}, &Field{Kind: RootFunctionAggregate, Table: f.Returns, Function: f})
+			b.addRoot(&ast.FieldDefinition{Name: aname, Description: fmt.Sprintf("execute function %q and query aggregates on result of table type %q", mf.Function.Name, f.Returns.Name.Name), Arguments: args, Type: nnNamed(f.Returns.Derived("_aggregate"))}, &Field{Kind: RootFunctionAggregate, Table: f.Returns, Function: f})
 		}
 	}
 }
@@ -199,7 +199,7 @@ func (b *builder) computedFieldsOf(src *Source) {
 			if !allowed || f.Returns != nil && f.Returns.hidden {
 				continue
 			}
-			c.ArgsType = b.argsType(def.Function.Name+"_args", f)
+			c.ArgsType = b.argsType(b.typeName(src.Name, def.Function.Name+"_args"), f)
 			t.Computed[mc.Name] = c
 		}
 	}

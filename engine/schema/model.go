@@ -58,6 +58,7 @@ const (
 	RootConnection
 	RootFunctionConnection
 	RootNode
+	RootNamespace // a source's root fields under its namespace (customize.go)
 	// Fields of a table's type.
 	ColumnField
 	ObjectRelField
@@ -99,17 +100,23 @@ type Field struct {
 	Rel      *Relationship
 	Function *Function
 	Computed *ComputedField
+	// Namespace is what a RootNamespace field holds.
+	Namespace *Namespace
 	// Op is an aggregate operation (sum, avg, max...) or a pageInfo field.
 	Op string
 }
 
 // Table is a tracked table as one role sees it.
 type Table struct {
-	Source   string
-	Name     metadata.QualifiedName
-	Catalog  *catalog.Table
-	Base     *compile.Table // every column and relationship, for permission filters
+	Source  string
+	Name    metadata.QualifiedName
+	Catalog *catalog.Table
+	Base    *compile.Table // every column and relationship, for permission filters
+	// TypeName is the name of the table's object type; Derived names the
+	// other types made from the table.
 	TypeName string
+	gqlName  string    // the table's GraphQL name, before customization
+	names    typeNamer // the source's type name customization
 	// Selectable: the role may select the table (else it is known for
 	// its mutations only, and Columns is empty).
 	Selectable bool
@@ -120,6 +127,9 @@ type Table struct {
 	ByField    map[string]*Column
 	// Rels are the relationships whose remote table the role may select.
 	Rels map[string]*Relationship
+	// RemoteRels are its relationships to tables of other sources
+	// (remote_source.go).
+	RemoteRels []*Relationship
 	// Computed are the computed fields the role may select; AllComputed
 	// every one that resolves, which permission filters may use.
 	Computed    map[string]*ComputedField

@@ -173,7 +173,7 @@ func (b *builder) mutationsOf(src *Source) {
 			continue
 		}
 		cfg := parseTableConfig(mt.Configuration)
-		name := t.TypeName
+		name := t.gqlName
 		q := t.Name.Name
 		root := func(key, def, desc string, args ast.ArgumentDefinitionList, typ *ast.Type, kind FieldKind) {
 			fn, comment := cfg.rootField(key, def)
@@ -200,7 +200,7 @@ func (b *builder) mutationsOf(src *Source) {
 			if returnsRow && len(t.PK) > 0 {
 				root("update_by_pk", "update_"+name+"_by_pk", fmt.Sprintf("update single row of the table: %q", q), append(append(ast.ArgumentDefinitionList{}, ops...), arg("pk_columns", nnNamed(b.pkColumnsInput(t)), "")), named(t.TypeName), RootUpdateByPK)
 			}
-			updates := b.define(&ast.Definition{Kind: ast.InputObject, Name: name + "_updates"})
+			updates := b.define(&ast.Definition{Kind: ast.InputObject, Name: t.Derived("_updates")})
 			if len(updates.Fields) == 0 {
 				for _, op := range ops {
 					updates.Fields = append(updates.Fields, &ast.FieldDefinition{Name: op.Name, Description: op.Description, Type: op.Type})
@@ -226,7 +226,7 @@ func (b *builder) mutationsOf(src *Source) {
 // one with only _and, _or and _not (it can filter on nothing).
 func (b *builder) whereExp(t *Table) string {
 	b.boolExp(t)
-	return t.TypeName + "_bool_exp"
+	return t.Derived("_bool_exp")
 }
 
 // inputField is a column as an optional input field.
@@ -242,7 +242,7 @@ func (b *builder) inputField(c *Column) *ast.FieldDefinition {
 }
 
 func (b *builder) insertInput(t *Table) string {
-	name := t.TypeName + "_insert_input"
+	name := t.Derived("_insert_input")
 	if _, ok := b.types[name]; ok {
 		return name
 	}
@@ -258,11 +258,11 @@ func (b *builder) insertInput(t *Table) string {
 
 func (b *builder) relInsertInput(r *Relationship) string {
 	t := r.Remote
-	kind, desc, data := "_obj_rel_insert_input", "object", nnNamed(t.TypeName+"_insert_input")
+	kind, desc, data := "_obj_rel_insert_input", "object", nnNamed(t.Derived("_insert_input"))
 	if r.Array {
-		kind, desc, data = "_arr_rel_insert_input", "array", nnListNN(t.TypeName+"_insert_input")
+		kind, desc, data = "_arr_rel_insert_input", "array", nnListNN(t.Derived("_insert_input"))
 	}
-	name := t.TypeName + kind
+	name := t.Derived(kind)
 	if _, ok := b.types[name]; ok {
 		return name
 	}
@@ -292,12 +292,12 @@ func (b *builder) onConflict(t *Table) string {
 	if len(cs) == 0 {
 		return ""
 	}
-	name := t.TypeName + "_on_conflict"
+	name := t.Derived("_on_conflict")
 	if _, ok := b.types[name]; ok {
 		return name
 	}
 	q := t.Name.Name
-	ce := &ast.Definition{Kind: ast.Enum, Name: t.TypeName + "_constraint", Description: fmt.Sprintf("unique or primary key constraints on table %q", q)}
+	ce := &ast.Definition{Kind: ast.Enum, Name: t.Derived("_constraint"), Description: fmt.Sprintf("unique or primary key constraints on table %q", q)}
 	for _, c := range cs {
 		if !IsName(c.Name) {
 			continue
@@ -312,7 +312,7 @@ func (b *builder) onConflict(t *Table) string {
 		return ""
 	}
 	b.define(ce)
-	uc := &ast.Definition{Kind: ast.Enum, Name: t.TypeName + "_update_column", Description: fmt.Sprintf("update columns of table %q", q)}
+	uc := &ast.Definition{Kind: ast.Enum, Name: t.Derived("_update_column"), Description: fmt.Sprintf("update columns of table %q", q)}
 	if t.Update != nil {
 		for _, c := range t.Update.Columns {
 			uc.EnumValues = append(uc.EnumValues, &ast.EnumValueDefinition{Name: c.Field, Description: "column name"})
@@ -331,7 +331,7 @@ func (b *builder) onConflict(t *Table) string {
 }
 
 func (b *builder) mutationResponse(t *Table) string {
-	name := t.TypeName + "_mutation_response"
+	name := t.Derived("_mutation_response")
 	if _, ok := b.types[name]; ok {
 		return name
 	}
@@ -346,7 +346,7 @@ func (b *builder) mutationResponse(t *Table) string {
 }
 
 func (b *builder) pkColumnsInput(t *Table) string {
-	name := t.TypeName + "_pk_columns_input"
+	name := t.Derived("_pk_columns_input")
 	d := &ast.Definition{Kind: ast.InputObject, Name: name, Description: "primary key columns input for table: " + t.Name.Name}
 	for _, c := range t.PK {
 		d.Fields = append(d.Fields, &ast.FieldDefinition{Name: c.Field, Type: nonNull(b.columnType(c))})
@@ -373,14 +373,14 @@ func isJSONB(c *Column) bool { return c.Scalar == "jsonb" && !c.IsArray }
 // them as arguments.
 func (b *builder) updateOps(t *Table) ast.ArgumentDefinitionList {
 	q := t.Name.Name
-	set := &ast.Definition{Kind: ast.InputObject, Name: t.TypeName + "_set_input", Description: fmt.Sprintf("input type for updating data in table %q", q)}
+	set := &ast.Definition{Kind: ast.InputObject, Name: t.Derived("_set_input"), Description: fmt.Sprintf("input type for updating data in table %q", q)}
 	for _, c := range t.Update.Columns {
 		set.Fields = append(set.Fields, b.inputField(c))
 	}
 	b.define(set)
 	args := ast.ArgumentDefinitionList{arg("_set", named(set.Name), "sets the columns of the filtered rows to the given values")}
 	for _, op := range UpdateOps {
-		d := &ast.Definition{Kind: ast.InputObject, Name: t.TypeName + op.Suffix, Description: op.Desc}
+		d := &ast.Definition{Kind: ast.InputObject, Name: t.Derived(op.Suffix), Description: op.Desc}
 		if op.Name == "_inc" {
 			d.Description = fmt.Sprintf("input type for incrementing numeric columns in table %q", q)
 		}

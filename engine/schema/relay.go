@@ -28,38 +28,36 @@ func (b *builder) relayTypes() {
 
 // connectionArgs are a connection field's arguments.
 func (b *builder) connectionArgs(t *Table) ast.ArgumentDefinitionList {
-	n := t.TypeName
 	return ast.ArgumentDefinitionList{
 		arg("after", named("String"), ""),
 		arg("before", named("String"), ""),
-		arg("distinct_on", listOf(nnNamed(n+"_select_column")), "distinct select on columns"),
+		arg("distinct_on", listOf(nnNamed(t.Derived("_select_column"))), "distinct select on columns"),
 		arg("first", named("Int"), ""),
 		arg("last", named("Int"), ""),
-		arg("order_by", listOf(nnNamed(n+"_order_by")), "sort the rows by one or more columns"),
-		arg("where", named(n+"_bool_exp"), "filter the rows returned"),
+		arg("order_by", listOf(nnNamed(t.Derived("_order_by"))), "sort the rows by one or more columns"),
+		arg("where", named(t.Derived("_bool_exp")), "filter the rows returned"),
 	}
 }
 
 // connectionType declares <t>Connection and <t>Edge.
 func (b *builder) connectionType(t *Table) string {
 	b.relayTypes()
-	n := t.TypeName
-	conn := n + "Connection"
+	conn, edge := t.Derived("Connection"), t.Derived("Edge")
 	if _, ok := b.types[conn]; ok {
 		return conn
 	}
 	b.define(&ast.Definition{Kind: ast.Object, Name: conn, Description: fmt.Sprintf("A Relay connection object on %q", t.Name.Name), Fields: ast.FieldList{
-		{Name: "edges", Type: nnListNN(n + "Edge")},
+		{Name: "edges", Type: nnListNN(edge)},
 		{Name: "pageInfo", Type: nnNamed("PageInfo")},
 	}})
 	b.mean(conn, "edges", &Field{Kind: EdgesField, Table: t})
 	b.mean(conn, "pageInfo", &Field{Kind: PageInfoField, Table: t})
-	b.define(&ast.Definition{Kind: ast.Object, Name: n + "Edge", Fields: ast.FieldList{
+	b.define(&ast.Definition{Kind: ast.Object, Name: edge, Fields: ast.FieldList{
 		{Name: "cursor", Type: nnNamed("String")},
-		{Name: "node", Type: nnNamed(n)},
+		{Name: "node", Type: nnNamed(t.TypeName)},
 	}})
-	b.mean(n+"Edge", "cursor", &Field{Kind: CursorField, Table: t})
-	b.mean(n+"Edge", "node", &Field{Kind: NodeField, Table: t})
+	b.mean(edge, "cursor", &Field{Kind: CursorField, Table: t})
+	b.mean(edge, "node", &Field{Kind: NodeField, Table: t})
 	return conn
 }
 
@@ -71,7 +69,7 @@ func (b *builder) connection(t *Table, name string, comment *string, kind FieldK
 	conn := b.connectionType(t)
 	args := b.connectionArgs(t)
 	if f != nil {
-		f.ArgsType = b.argsType(f.Name.Name+"_args", f)
+		f.ArgsType = b.argsType(b.typeName(t.Source, f.Name.Name+"_args"), f)
 		if f.ArgsType != "" {
 			typ := named(f.ArgsType)
 			if requiredArgs(f) {

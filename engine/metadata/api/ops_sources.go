@@ -23,6 +23,18 @@ func (a *sourceArgs) parse(req *request) error {
 	if a.Name == "" {
 		return badRequest(apierr.CodeParseFailed, `key "name" not found`)
 	}
+	if !isNull(a.Customization) {
+		custom, err := metadata.NormalizeSourceCustomization(a.Customization)
+		if err != nil {
+			pe := err.(*metadata.ParseError)
+			return apierr.BadRequest(apierr.CodeParseFailed, "%s", pe.Message).WithPath("$.args.customization" + pe.Path[1:])
+		}
+		if custom == nil {
+			// Given though empty: it still replaces the one there was.
+			custom = json.RawMessage("{}")
+		}
+		a.Customization = custom
+	}
 	return nil
 }
 
