@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +139,62 @@ type operationLog struct {
 	Query       map[string]string `json:"query,omitempty"`
 	Error       *logError         `json:"error,omitempty"`
 	RequestMode string            `json:"request_mode"`
+}
+
+// LogValue writes the line's detail as slog attributes, in the order and
+// with the names of the JSON tags above, rather than through
+// encoding/json's reflection: it is written for every request, and was
+// half of what the engine spent on one outside the database.
+func (h httpLog) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Attr{Key: "operation", Value: h.Operation.value()},
+		slog.Attr{Key: "http_info", Value: h.HTTPInfo.value()},
+		slog.String("request_id", h.RequestID),
+	)
+}
+
+func (o *operationLog) value() slog.Value {
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs, slog.String("request_id", o.RequestID))
+	if len(o.UserVars) > 0 {
+		vars := make([]slog.Attr, 0, len(o.UserVars))
+		for _, k := range slices.Sorted(maps.Keys(o.UserVars)) {
+			vars = append(vars, slog.String(k, o.UserVars[k]))
+		}
+		attrs = append(attrs, slog.Attr{Key: "user_vars", Value: slog.GroupValue(vars...)})
+	}
+	attrs = append(attrs,
+		slog.Int64("response_size", o.ResponseSize),
+		slog.Int64("uncompressed_response_size", o.UncompressedResponseSize),
+		slog.Float64("request_read_time", o.RequestReadTime),
+		slog.Float64("query_execution_time", o.QueryExecutionTime),
+	)
+	if len(o.Query) > 0 {
+		q := make([]slog.Attr, 0, len(o.Query))
+		for _, k := range slices.Sorted(maps.Keys(o.Query)) {
+			q = append(q, slog.String(k, o.Query[k]))
+		}
+		attrs = append(attrs, slog.Attr{Key: "query", Value: slog.GroupValue(q...)})
+	}
+	if e := o.Error; e != nil {
+		attrs = append(attrs, slog.Group("error", slog.String("path", e.Path), slog.String("error", e.Error), slog.String("code", e.Code)))
+	}
+	return slog.GroupValue(append(attrs, slog.String("request_mode", o.RequestMode))...)
+}
+
+func (i *httpInfoLog) value() slog.Value {
+	encoding := slog.Any("content_encoding", nil)
+	if i.ContentEncoding != nil {
+		encoding = slog.String("content_encoding", *i.ContentEncoding)
+	}
+	return slog.GroupValue(
+		slog.Int("status", i.Status),
+		slog.String("http_version", i.HTTPVersion),
+		slog.String("url", i.URL),
+		slog.String("ip", i.IP),
+		slog.String("method", i.Method),
+		encoding,
+	)
 }
 
 type logError struct {
