@@ -137,6 +137,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql.StringifyNumbers = cfg.StringifyNumerics
 	gql.AllowList = cfg.EnableAllowlist
 	gql.LiveQueriesRefetchInterval, gql.LiveQueriesBatchSize = cfg.LiveQueriesRefetchInterval, cfg.LiveQueriesBatchSize
+	gql.StreamingQueriesRefetchInterval, gql.StreamingQueriesBatchSize = cfg.StreamingQueriesRefetchInterval, cfg.StreamingQueriesBatchSize
 	e.onShutdown = gql.Shutdown
 	restAPI := rest.New(e.cache, gql, resolver.Resolve, log)
 	explainAPI := explain.New(e.cache, gql, resolver.Resolve, log)

@@ -505,7 +505,7 @@ func (c *compiler) countArg(ad *ast.ArgumentDefinition) func(inValue, string) (a
 	switch ad.Name {
 	case "offset":
 		return c.offset
-	case "limit", "first", "last":
+	case "limit", "first", "last", "batch_size": // batch_size: a stream's (stream.go)
 		return c.nonNegativeInt
 	}
 	return nil

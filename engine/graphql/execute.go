@@ -288,6 +288,8 @@ func (c *compiler) root(m *schema.Field, args map[string]any, sub ast.SelectionS
 		return c.rows(t, q, sub, path)
 	case schema.RootNode:
 		return c.node(args, sub, path)
+	case schema.RootStream:
+		return c.stream(t, args, sub, path) // stream.go
 	case schema.RootNamespace:
 		return c.namespace(m.Namespace, sub, path)
 	}

@@ -290,7 +290,8 @@ func columnValued(typeName, field string) bool {
 		}
 		return true
 	case strings.HasSuffix(typeName, "_insert_input"), strings.HasSuffix(typeName, "_set_input"),
-		strings.HasSuffix(typeName, "_inc_input"), strings.HasSuffix(typeName, "_pk_columns_input"):
+		strings.HasSuffix(typeName, "_inc_input"), strings.HasSuffix(typeName, "_pk_columns_input"),
+		strings.HasSuffix(typeName, "_stream_cursor_value_input"): // a stream's cursor (stream.go)
 		return true
 	}
 	return false

@@ -36,6 +36,9 @@ package graphql
 //     those the new schema still allows carry on (with their last result,
 //     so nothing is resent needlessly), the others get the request's error
 //     and are stopped.
+//
+// Streaming subscriptions (<table>_stream) are multiplexed the same way,
+// with the cursor as each cohort's last value: see stream.go.
 
 import (
 	"bytes"
@@ -104,6 +107,8 @@ type liveTwin struct {
 	sql  string // interned: one copy per query shape, whatever the values
 	vars string // the plan's values as the JSON array _sub.vars
 	err  *errAt
+
+	stream streamTwin // a stream's instead (stream.go)
 }
 
 func (e *Engine) livePlan(st *modelState, pl *plan, role string, req *Request, relay bool) (*liveTwin, *errAt) {
@@ -165,6 +170,8 @@ func PollEachSubscriber(on bool) { pollEachSubscriber.Store(on) }
 type liveQueries struct {
 	mu      sync.Mutex
 	pollers map[liveKey]*poller
+
+	streams streamQueries // the streaming subscriptions' (stream.go)
 }
 
 type liveKey struct {
@@ -241,6 +248,13 @@ func (e *Engine) Subscribe(ctx context.Context, sess *auth.Session, req *Request
 	// missing variable is an error of the request, not of a result.
 	if aerr := pl.missingSessionVar(sess); aerr != nil {
 		return subscriptions.Result{Body: errorBody(aerr, false), RequestError: true}, nil
+	}
+	if tw := e.streamPlan(st, pl, sess.Role, req, relay); tw.is {
+		res, s := e.subscribeStream(ctx, st, pl, tw, sess, req, relay, send)
+		if s == nil {
+			return res, nil
+		}
+		return res, s.leave
 	}
 	first := e.run(ctx, st, pl, sess)
 	res := subscriptions.Result{Body: first.Body, Subscription: true}

@@ -40,6 +40,7 @@ type builder struct {
 	mroot   []*ast.FieldDefinition // mutation_root
 	seen    map[string]bool        // root field names taken
 	cust    *customizing           // the sources' customizations
+	sroot   []*streamField         // subscription_root's own fields (stream.go)
 }
 
 // build derives the schema of a role from the sources.
@@ -70,6 +71,9 @@ func build(sources []*Source, role string, relay bool) *Schema {
 	}
 	for _, src := range sources {
 		b.rootFieldsOf(src)
+	}
+	for _, src := range sources {
+		b.streamFieldsOf(src)
 	}
 	for _, src := range sources {
 		b.mutationsOf(src)
@@ -723,6 +727,7 @@ func (b *builder) finish() *Schema {
 	if !b.relay && len(b.s.Fields["query_root"]) > 0 {
 		b.types["subscription_root"] = sub
 		b.s.Fields["subscription_root"] = b.s.Fields["query_root"]
+		b.addStreamFields(sub)
 	}
 	b.namespaceSubscriptions()
 	for _, s := range []string{"Int", "String", "Boolean", "Float"} {

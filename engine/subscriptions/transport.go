@@ -72,6 +72,11 @@ type Result struct {
 	RequestError bool
 	// Subscription: the operation is a subscription; Body is its current result.
 	Subscription bool
+	// Stream: a streaming subscription's batch. Each carries rows no other
+	// does, so none supersedes another: they are all written, in order
+	// (a live query's results replace the one not yet written). A
+	// stream's first Result has no Body when there was nothing to send.
+	Stream bool
 }
 
 // Executor runs requests for a session. It is called once per query/mutation, and for a
@@ -574,6 +579,9 @@ func (c *conn) first(op *operation, res Result) bool {
 		c.sendRequestError(op, res.Body)
 		return false
 	}
+	if res.Stream && res.Body == nil {
+		return true // an empty first batch: nothing to send yet
+	}
 	if !c.writeOp(op, c.dataMsg(op.id, res.Body)) {
 		return false
 	}
@@ -621,19 +629,30 @@ func (c *conn) runLive(op *operation, sess *auth.Session, req *Request) {
 // that handing one over never waits for the client: a client that falls
 // behind gets the newest result, not a backlog (a live query's results
 // supersede each other). A final RequestError is never overwritten.
+// Stream batches are the exception: they queue, and are taken before the
+// result (a final error comes after the batches before it).
 type mailbox struct {
-	mu    sync.Mutex
-	res   Result
-	full  bool
-	ready chan struct{} // capacity 1: "there is something"
+	mu     sync.Mutex
+	res    Result
+	full   bool
+	stream []Result      // Result.Stream batches, oldest first
+	ready  chan struct{} // capacity 1: "there is something"
 }
 
 func (m *mailbox) put(r Result) {
 	m.mu.Lock()
-	if !m.full || !m.res.RequestError {
+	switch {
+	case m.full && m.res.RequestError:
+	case r.Stream && !r.RequestError:
+		m.stream = append(m.stream, r)
+	default:
 		m.res, m.full = r, true
 	}
 	m.mu.Unlock()
+	m.signal()
+}
+
+func (m *mailbox) signal() {
 	select {
 	case m.ready <- struct{}{}:
 	default:
@@ -643,6 +662,15 @@ func (m *mailbox) put(r Result) {
 func (m *mailbox) take() (Result, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.stream) > 0 {
+		r := m.stream[0]
+		m.stream[0] = Result{}
+		m.stream = m.stream[1:]
+		if len(m.stream) > 0 || m.full {
+			m.signal() // more to take: the reader comes back
+		}
+		return r, true
+	}
 	r, ok := m.res, m.full
 	m.res, m.full = Result{}, false
 	return r, ok
