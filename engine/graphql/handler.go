@@ -129,8 +129,17 @@ type Result struct {
 // per role and query, and a new allow-list comes with a new snapshot and
 // an empty cache.
 func (e *Engine) planFor(ctx context.Context, sess *auth.Session, req *Request, relay bool) (*modelState, *plan, *errAt) {
+	return e.planShaped(ctx, sess, req, relay, nil)
+}
+
+// planShaped is planFor given the shape of the request's variables, when
+// reading the request found it (parseRequest); nil when it did not.
+func (e *Engine) planShaped(ctx context.Context, sess *auth.Session, req *Request, relay bool, vs *varShape) (*modelState, *plan, *errAt) {
 	st := e.current(ctx)
-	vs, shaped := shapeOf(req.Variables)
+	shaped := vs != nil
+	if !shaped {
+		vs, shaped = shapeOf(req.Variables)
+	}
 	shapeKey := planKey{role: sess.Role, query: req.Query, op: req.OperationName, relay: relay}
 	valueKey := shapeKey
 	valueKey.vars = byValue + string(req.Variables)
@@ -184,7 +193,11 @@ func (e *Engine) planFor(ctx context.Context, sess *auth.Session, req *Request, 
 
 // Execute runs one request for a session.
 func (e *Engine) Execute(ctx context.Context, sess *auth.Session, req *Request, relay bool) Result {
-	st, pl, err := e.planFor(ctx, sess, req, relay)
+	return e.execute(ctx, sess, req, relay, nil)
+}
+
+func (e *Engine) execute(ctx context.Context, sess *auth.Session, req *Request, relay bool, vs *varShape) Result {
+	st, pl, err := e.planShaped(ctx, sess, req, relay, vs)
 	if err != nil {
 		return requestError(err)
 	}
@@ -323,13 +336,17 @@ func (e *Engine) serve(ctx context.Context, sess *auth.Session, body []byte, rel
 }
 
 func (e *Engine) serveOne(ctx context.Context, sess *auth.Session, raw []byte, relay bool) (int, []byte) {
-	var req Request
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return invalidJSON(err)
+	req, vs, ok := parseRequest(raw)
+	if !ok {
+		// Not the common shape: encoding/json decides, and words the error.
+		req, vs = Request{}, nil
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return invalidJSON(err)
+		}
 	}
 	// The request's log line names the role and the operation.
 	reqlog.Annotate(ctx, sess.Role, req.OperationName)
-	res := e.Execute(ctx, sess, &req, relay)
+	res := e.execute(ctx, sess, &req, relay, vs)
 	return res.Status, res.Body
 }
 

@@ -29,6 +29,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -133,6 +134,109 @@ func shapeOf(raw json.RawMessage) (*varShape, bool) {
 		return nil, false
 	}
 	return &varShape{key: string(sc.key), leaves: sc.leaves, raw: t}, true
+}
+
+// parseRequest reads a request body {"query", "variables",
+// "operationName", "extensions"} in the one scan that also takes its
+// variables apart, where encoding/json would scan it twice and the shape
+// a third time. It reads only what json.Unmarshal would read the same way:
+// false for anything else (a key in another case, a query that is not a
+// string, invalid JSON...), which the caller then hands to json.Unmarshal.
+func parseRequest(body []byte) (Request, *varShape, bool) {
+	var req Request
+	vs := &varShape{} // no variables
+	sc := &shapeScanner{in: body}
+	if sc.skipSpace() == len(body) || body[sc.i] != '{' {
+		return req, nil, false
+	}
+	sc.i++
+	first := true
+	for {
+		if sc.skipSpace() == len(body) {
+			return req, nil, false
+		}
+		if first && body[sc.i] == '}' {
+			sc.i++
+			break
+		}
+		first = false
+		if body[sc.i] != '"' {
+			return req, nil, false
+		}
+		name, ok := sc.str()
+		if !ok || sc.skipSpace() == len(body) || body[sc.i] != ':' {
+			return req, nil, false
+		}
+		sc.i++
+		if sc.skipSpace() == len(body) {
+			return req, nil, false
+		}
+		start := sc.i
+		switch name {
+		case "query", "operationName":
+			if bytes.HasPrefix(body[sc.i:], []byte("null")) {
+				sc.i += len("null") // leaves the field as it is, as encoding/json does
+				break
+			}
+			if body[sc.i] != '"' {
+				return req, nil, false
+			}
+			s, ok := sc.str()
+			if !ok {
+				return req, nil, false
+			}
+			if name == "query" {
+				req.Query = s
+			} else {
+				req.OperationName = s
+			}
+		case "variables", "extensions":
+			v := &shapeScanner{in: body, i: sc.i, key: make([]byte, 0, 64)}
+			if !v.value(0) {
+				return req, nil, false
+			}
+			sc.i = v.i
+			raw := json.RawMessage(body[start:sc.i])
+			if name == "extensions" {
+				req.Extensions = raw
+				break
+			}
+			req.Variables, vs = raw, nil
+			switch body[start] {
+			case '{':
+				vs = &varShape{key: string(v.key), leaves: v.leaves, raw: raw}
+			case 'n':
+				vs = &varShape{}
+			}
+		default:
+			for _, k := range []string{"query", "operationName", "variables", "extensions"} {
+				if strings.EqualFold(name, k) {
+					return req, nil, false // encoding/json would take it
+				}
+			}
+			skip := &shapeScanner{in: body, i: sc.i}
+			if !skip.value(0) {
+				return req, nil, false
+			}
+			sc.i = skip.i
+		}
+		if sc.skipSpace() == len(body) {
+			return req, nil, false
+		}
+		if body[sc.i] == ',' {
+			sc.i++
+			continue
+		}
+		if body[sc.i] != '}' {
+			return req, nil, false
+		}
+		sc.i++
+		break
+	}
+	if sc.skipSpace() != len(body) {
+		return req, nil, false
+	}
+	return req, vs, true
 }
 
 // probe is the variables with each leaf replaced by its probe.

@@ -84,6 +84,36 @@ func FuzzShapeOf(f *testing.F) {
 	})
 }
 
+// FuzzParseRequest: what parseRequest reads, json.Unmarshal reads the
+// same, and the shape it finds is shapeOf's.
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"query":"{ a }"}`, `{"query":"query($id:Int!){ a(id:$id) }","variables":{"id":1},"operationName":"Q"}`,
+		`{"query":"q","variables":null}`, `{"query":"q","variables":[1]}`, `{"Query":"q"}`, `{"query":1}`,
+		`{"query":"a","query":null}`, `{"query":"\n\"x\"","extensions":{"persistedQuery":{"v":1}},"other":[1,{"a":"b"}]}`,
+		` {"variables":{"a":"b"} , "query":"q"} `, `{"query":"q",}`, `{"query":"q"} x`, `{}`, `[{"query":"q"}]`, `{"query":"q","variables":{"a":1e400}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		req, vs, ok := parseRequest(in)
+		if !ok {
+			return
+		}
+		var want Request
+		if err := json.Unmarshal(in, &want); err != nil {
+			t.Fatalf("%q: parsed, but encoding/json says %v", in, err)
+		}
+		if req.Query != want.Query || req.OperationName != want.OperationName ||
+			!bytes.Equal(req.Variables, want.Variables) || !bytes.Equal(req.Extensions, want.Extensions) {
+			t.Fatalf("%q: read %+v, encoding/json reads %+v", in, req, want)
+		}
+		if shape, shaped := shapeOf(req.Variables); shaped != (vs != nil) || shaped && (shape.key != vs.key || !slices.Equal(shape.leaves, vs.leaves)) {
+			t.Fatalf("%q: shape %+v, shapeOf says %+v (%v)", in, vs, shape, shaped)
+		}
+	})
+}
+
 // leavesOf lists the strings and 32-bit integers of a JSON value, object
 // keys aside, in order, as encoding/json's tokenizer reads them; deep
 // reports nesting beyond the scanner's bound.
