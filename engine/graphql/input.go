@@ -150,10 +150,11 @@ func (c *coercer) coerce(t *ast.Type, v inValue, path string) (any, *errAt) {
 			}
 			return nil, c.nullError(t, path)
 		}
-		if t.Elem == nil && strings.HasSuffix(t.NamedType, "_bool_exp") {
-			if d := c.schema.Types[t.NamedType]; d != nil && d.Kind == ast.InputObject {
-				return nil, fail(path, "expected an object for type '%s', but found null", t.NamedType)
-			}
+		// A table's boolean expression refuses null, as Hasura's does. It
+		// is known by its fields, not its name: a source's type-name
+		// suffix may follow _bool_exp.
+		if d := c.schema.Types[t.NamedType]; t.Elem == nil && isBoolExp(d) {
+			return nil, fail(path, "expected an object for type '%s', but found null", t.NamedType)
 		}
 		return nil, nil
 	}
@@ -276,6 +277,11 @@ func (c *coercer) object(d *ast.Definition, v inValue, path string) (any, *errAt
 		out[f.Name] = val
 	}
 	return out, nil
+}
+
+// isBoolExp: d is a table's boolean expression (<table>_bool_exp).
+func isBoolExp(d *ast.Definition) bool {
+	return d != nil && d.Kind == ast.InputObject && d.Fields.ForName("_and") != nil && d.Fields.ForName("_or") != nil && d.Fields.ForName("_not") != nil
 }
 
 // columnValued reports whether a field of an input type holds a column's
