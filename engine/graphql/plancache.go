@@ -649,31 +649,10 @@ func bind(p *plan, binds []binding, leaves []string) *plan {
 	}
 	q := p.clone()
 	i := 0
-	for n, s := range p.stmts {
-		if fresh[i] != nil {
-			if sameSlice(q.stmts, p.stmts) {
-				q.stmts = slices.Clone(p.stmts)
-			}
-			c := *s
-			c.params = fresh[i]
-			q.stmts[n] = &c
-		}
-		i++
-	}
+	q.stmts = rebind(p.stmts, fresh, &i, func(s *statement) *[]any { return &s.params })
 	for n, f := range p.mutation {
-		var steps []*mstep
-		for k, s := range f.steps {
-			if fresh[i] != nil {
-				if steps == nil {
-					steps = slices.Clone(f.steps)
-				}
-				c := *s
-				c.params = fresh[i]
-				steps[k] = &c
-			}
-			i++
-		}
-		if steps != nil {
+		steps := rebind(f.steps, fresh, &i, func(s *mstep) *[]any { return &s.params })
+		if !sameSlice(steps, f.steps) {
 			if sameSlice(q.mutation, p.mutation) {
 				q.mutation = slices.Clone(p.mutation)
 			}
@@ -682,18 +661,27 @@ func bind(p *plan, binds []binding, leaves []string) *plan {
 			q.mutation[n] = &g
 		}
 	}
-	for n, j := range p.joins {
-		if fresh[i] != nil {
-			if sameSlice(q.joins, p.joins) {
-				q.joins = slices.Clone(p.joins)
-			}
-			c := *j
-			c.params = fresh[i]
-			q.joins[n] = &c
-		}
-		i++
-	}
+	q.joins = rebind(p.joins, fresh, &i, func(j *remoteJoin) *[]any { return &j.params })
 	return q
+}
+
+// rebind is items with the parameters of those whose list (counted from
+// *next, in paramLists' order) is fresh replaced; the others, and items
+// itself when none is, are shared.
+func rebind[T any](items []*T, fresh [][]any, next *int, params func(*T) *[]any) []*T {
+	out := items
+	for n, it := range items {
+		if f := fresh[*next]; f != nil {
+			if sameSlice(out, items) {
+				out = slices.Clone(items)
+			}
+			c := *it
+			*params(&c) = f
+			out[n] = &c
+		}
+		*next++
+	}
+	return out
 }
 
 // clone is a shallow copy of p without its live twin, which belongs to
@@ -717,6 +705,7 @@ func bindsBefore(binds []binding, b binding) bool {
 	return false
 }
 
+// sameSlice: a and b are the same slice (not merely equal ones).
 func sameSlice[T any](a, b []T) bool {
-	return len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
