@@ -20,9 +20,11 @@ import (
 //	      FROM (SELECT * FROM (source) s ORDER BY ... LIMIT n OFFSET m) x
 //	one:  SELECT row_to_json(s)::text FROM (source) s
 //
-// so one query answers each request and the JSON is Postgres'. Sources are
-// assembled from fixed SQL text and bind parameters only (qb.p); nothing
-// from the request is ever spliced into the SQL text.
+// so one query answers each request and the JSON is Postgres' (the table
+// list, to the same bytes, splices a cached catalog part with fresh sizes:
+// tablecache.go). Sources are assembled from fixed SQL text and bind
+// parameters only (qb.p); nothing from the request is ever spliced into
+// the SQL text.
 //
 // Where postgres-meta leaves the order unspecified, lists are ordered (by
 // schema and name, mostly) so that limit/offset pages are stable.
@@ -255,16 +257,24 @@ func fetchList(ctx context.Context, c querier, k *kind, f *filter) ([]byte, erro
 // readCtx bounds a read by the statement timeout; ending it cancels the
 // query in Postgres (withConn).
 func (h *Handler) readCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return h.boundRead(r.Context())
+}
+
+func (h *Handler) boundRead(ctx context.Context) (context.Context, context.CancelFunc) {
 	if h.opts.StatementTimeout > 0 {
-		return context.WithTimeout(r.Context(), h.opts.StatementTimeout)
+		return context.WithTimeout(ctx, h.opts.StatementTimeout)
 	}
-	return context.WithCancel(r.Context())
+	return context.WithCancel(ctx)
 }
 
 func (h *Handler) handleList(w http.ResponseWriter, r *http.Request, db *database, k *kind) {
 	f, aerr := parseFilter(r, k)
 	if aerr != nil {
 		writeError(w, aerr.status, aerr.msg)
+		return
+	}
+	if k.name == "tables" {
+		h.listTables(w, r, db, f)
 		return
 	}
 	ctx, cancel := h.readCtx(r)
@@ -355,6 +365,12 @@ WHERE ` + q.idCond("n.oid", f) + `
 
 // columnsSource is postgres-meta's columns query (adapted from
 // information_schema.columns); cond is a further fixed condition.
+//
+// Everything per column is a join, not a subquery or SQL function run for
+// each row: the unique and check constraints and the enum labels are read
+// once and joined, the comment is pg_description's row (what
+// col_description looks up, one query per call). At 500 tables of four
+// columns that is 30 ms instead of 100.
 func columnsSource(cond string) string {
 	return `
 SELECT
@@ -383,31 +399,34 @@ SELECT
   a.attgenerated IN ('s') AS is_generated,
   NOT (a.attnotnull OR t.typtype = 'd' AND t.typnotnull) AS is_nullable,
   (c.relkind IN ('r', 'p') OR c.relkind IN ('v', 'f') AND pg_catalog.pg_column_is_updatable(c.oid, a.attnum, false)) AS is_updatable,
-  EXISTS (
-    SELECT FROM pg_catalog.pg_constraint u
-    WHERE u.conrelid = c.oid AND u.contype = 'u' AND cardinality(u.conkey) = 1 AND u.conkey[1] = a.attnum
-  ) AS is_unique,
-  (
-    SELECT substring(pg_catalog.pg_get_constraintdef(k.oid, true), 8, length(pg_catalog.pg_get_constraintdef(k.oid, true)) - 8)
-    FROM pg_catalog.pg_constraint k
-    WHERE k.conrelid = c.oid AND k.contype = 'c' AND cardinality(k.conkey) = 1 AND k.conkey[1] = a.attnum
-    ORDER BY k.oid
-    LIMIT 1
-  ) AS "check",
-  array_to_json(array(
-    SELECT e.enumlabel FROM pg_catalog.pg_enum e
-    WHERE e.enumtypid = coalesce(bt.oid, t.oid) OR e.enumtypid = coalesce(bt.typelem, t.typelem)
-    ORDER BY e.enumsortorder
-  )) AS enums,
-  pg_catalog.col_description(c.oid, a.attnum) AS comment
+  uq.conrelid IS NOT NULL AS is_unique,
+  ck.def AS "check",
+  coalesce(en.labels, enel.labels, '[]') AS enums,
+  cd.description AS comment
 FROM pg_catalog.pg_attribute a
-  LEFT JOIN pg_catalog.pg_attrdef ad ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
   JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
   JOIN pg_catalog.pg_namespace nc ON c.relnamespace = nc.oid
   JOIN pg_catalog.pg_type t ON a.atttypid = t.oid
   JOIN pg_catalog.pg_namespace nt ON t.typnamespace = nt.oid
   LEFT JOIN (pg_catalog.pg_type bt JOIN pg_catalog.pg_namespace nbt ON bt.typnamespace = nbt.oid)
     ON t.typtype = 'd' AND t.typbasetype = bt.oid
+  LEFT JOIN pg_catalog.pg_attrdef ad ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+  LEFT JOIN (
+    SELECT DISTINCT u.conrelid, u.conkey[1] AS attnum
+    FROM pg_catalog.pg_constraint u
+    WHERE u.contype = 'u' AND cardinality(u.conkey) = 1
+  ) uq ON uq.conrelid = c.oid AND uq.attnum = a.attnum
+  LEFT JOIN (
+    SELECT DISTINCT ON (k.conrelid, k.conkey[1]) k.conrelid, k.conkey[1] AS attnum,
+      substring(pg_catalog.pg_get_constraintdef(k.oid, true), 8, length(pg_catalog.pg_get_constraintdef(k.oid, true)) - 8) AS def
+    FROM pg_catalog.pg_constraint k
+    WHERE k.contype = 'c' AND cardinality(k.conkey) = 1
+    ORDER BY k.conrelid, k.conkey[1], k.oid
+  ) ck ON ck.conrelid = c.oid AND ck.attnum = a.attnum
+  LEFT JOIN (` + enumLabels + `) en ON en.enumtypid = coalesce(bt.oid, t.oid)
+  LEFT JOIN (` + enumLabels + `) enel ON enel.enumtypid = coalesce(bt.typelem, t.typelem)
+  LEFT JOIN pg_catalog.pg_description cd
+    ON cd.objoid = c.oid AND cd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND cd.objsubid = a.attnum
 WHERE NOT pg_catalog.pg_is_other_temp_schema(nc.oid)
   AND a.attnum > 0
   AND NOT a.attisdropped
@@ -416,6 +435,14 @@ WHERE NOT pg_catalog.pg_is_other_temp_schema(nc.oid)
        OR pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT, INSERT, UPDATE, REFERENCES'))
   AND ` + cond
 }
+
+// enumLabels is each enum type's labels in order, as a JSON array. A
+// column's enums are those of its type (or its domain's base type) or of
+// its array's element type: a type is one or the other, never both.
+const enumLabels = `
+    SELECT e.enumtypid, array_to_json(array_agg(e.enumlabel ORDER BY e.enumsortorder)) AS labels
+    FROM pg_catalog.pg_enum e
+    GROUP BY e.enumtypid`
 
 func columnsListSource(q *qb, f *filter) string {
 	cond := q.schemaCond("nc.nspname", f)
@@ -443,75 +470,6 @@ cols AS (
   GROUP BY col.table_id
 )
 SELECT r.*, coalesce(cols.columns, '[]') AS columns FROM r LEFT JOIN cols ON cols.table_id = r.id`
-}
-
-func tablesSource(q *qb, f *filter) string {
-	// The foreign keys are read once and grouped by the tables on both
-	// ends: a subquery per table matching either end cannot use an index
-	// for the referenced side and scanned pg_constraint for every table.
-	src := `
-WITH fk AS (
-  SELECT fk.conrelid, fk.confrelid, sn.nspname, sc.relname, fk.conname, k.ord,
-    json_build_object(
-      'id', fk.oid::int8,
-      'constraint_name', fk.conname,
-      'source_schema', sn.nspname,
-      'source_table_name', sc.relname,
-      'source_column_name', sa.attname,
-      'target_table_schema', tn.nspname,
-      'target_table_name', tc.relname,
-      'target_column_name', ta.attname
-    ) AS obj
-  FROM pg_catalog.pg_constraint fk
-  CROSS JOIN LATERAL unnest(fk.conkey, fk.confkey) WITH ORDINALITY AS k(src, tgt, ord)
-  JOIN pg_catalog.pg_class sc ON sc.oid = fk.conrelid
-  JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace
-  JOIN pg_catalog.pg_attribute sa ON sa.attrelid = fk.conrelid AND sa.attnum = k.src
-  JOIN pg_catalog.pg_class tc ON tc.oid = fk.confrelid
-  JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
-  JOIN pg_catalog.pg_attribute ta ON ta.attrelid = fk.confrelid AND ta.attnum = k.tgt
-  WHERE fk.contype = 'f'
-),
-rel AS (
-  SELECT e.rel, json_agg(e.obj ORDER BY e.nspname, e.relname, e.conname, e.ord) AS relationships
-  FROM (
-    SELECT conrelid AS rel, * FROM fk
-    UNION ALL
-    SELECT confrelid AS rel, * FROM fk WHERE confrelid <> conrelid
-  ) e
-  GROUP BY e.rel
-)
-SELECT
-  c.oid::int8 AS id,
-  nc.nspname AS schema,
-  c.relname AS name,
-  c.relrowsecurity AS rls_enabled,
-  c.relforcerowsecurity AS rls_forced,
-  CASE c.relreplident WHEN 'd' THEN 'DEFAULT' WHEN 'i' THEN 'INDEX' WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END AS replica_identity,
-  pg_catalog.pg_total_relation_size(c.oid)::int8 AS bytes,
-  pg_catalog.pg_size_pretty(pg_catalog.pg_total_relation_size(c.oid)) AS size,
-  pg_catalog.pg_stat_get_live_tuples(c.oid) AS live_rows_estimate,
-  pg_catalog.pg_stat_get_dead_tuples(c.oid) AS dead_rows_estimate,
-  pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
-  coalesce((
-    SELECT json_agg(json_build_object('schema', nc.nspname, 'table_name', c.relname, 'name', a.attname, 'table_id', c.oid::int8) ORDER BY k.ord)
-    FROM pg_catalog.pg_index i
-    CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-    WHERE i.indrelid = c.oid AND i.indisprimary
-  ), '[]') AS primary_keys,
-  coalesce(rel.relationships, '[]') AS relationships
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace nc ON nc.oid = c.relnamespace
-LEFT JOIN rel ON rel.rel = c.oid
-WHERE c.relkind IN ('r', 'p')
-  AND NOT pg_catalog.pg_is_other_temp_schema(nc.oid)
-  AND (pg_catalog.pg_has_role(c.relowner, 'USAGE')
-       OR pg_catalog.has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-       OR pg_catalog.has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))
-  AND ` + q.idCond("c.oid", f) + `
-  AND ` + q.schemaCond("nc.nspname", f)
-	return withColumns(src, f)
 }
 
 func viewsSource(q *qb, f *filter) string {

@@ -14,7 +14,10 @@
 //
 // The catalog endpoints build their JSON in Postgres (json_agg /
 // json_build_object), one query per request; the SQL is our own, written
-// after postgres-meta's src/lib/sql/*.sql.ts so the fields match.
+// after postgres-meta's src/lib/sql/*.sql.ts so the fields match. The
+// table list, the heaviest, keeps its catalog part cached while the
+// catalog is unchanged and shares one computation between concurrent
+// identical requests (tablecache.go, flight.go).
 //
 // X-Connection-Encrypted carries a connection string encrypted with
 // Options.CryptoKey (crypto-js / OpenSSL "Salted__" AES-256-CBC); the
@@ -62,9 +65,12 @@ type Options struct {
 
 // Handler serves /pg/.
 type Handler struct {
-	opts  Options
-	log   *slog.Logger
-	pools *poolSet
+	opts   Options
+	log    *slog.Logger
+	pools  *poolSet
+	tables *tableCache
+	// tableFlights coalesces concurrent identical GET /pg/tables.
+	tableFlights flights[tableCacheKey]
 }
 
 // New returns a Handler. Call Close when done with it.
@@ -73,12 +79,19 @@ func New(opts Options) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{opts: opts, log: log, pools: newPoolSet(opts.MaxPools, defaultPoolIdle)}
+	h := &Handler{opts: opts, log: log, pools: newPoolSet(opts.MaxPools, defaultPoolIdle), tables: newTableCache()}
+	h.pools.onClose = h.tables.forget
+	return h
 }
 
 // Close closes the pools opened for X-Connection-Encrypted (not
 // Options.Pool, which belongs to the caller).
-func (h *Handler) Close() { h.pools.close() }
+func (h *Handler) Close() {
+	h.pools.close()
+	if h.opts.Pool != nil {
+		h.tables.forget(h.opts.Pool)
+	}
+}
 
 const (
 	maxBodyBytes = 3 << 20 // postgres-meta's default body limit

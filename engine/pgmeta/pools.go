@@ -57,6 +57,8 @@ type poolSet struct {
 	closedN int
 
 	newPool func(cfg *pgxpool.Config) (*pgxpool.Pool, error)
+	// onClose, if set, is told of each pool closed (before it closes).
+	onClose func(*pgxpool.Pool)
 }
 
 func newPoolSet(max int, idle time.Duration) *poolSet {
@@ -189,6 +191,9 @@ func (ps *poolSet) dropLocked(e *poolEntry) {
 
 func (ps *poolSet) closeLocked(e *poolEntry) {
 	ps.closedN++
+	if ps.onClose != nil {
+		ps.onClose(e.pool)
+	}
 	ps.closing.Add(1)
 	go func() {
 		defer ps.closing.Done()

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -38,28 +39,23 @@ import (
 //     answering, a backstop a few seconds later gives 408 "Query read
 //     timeout" (postgres-meta's query_timeout answer).
 //
-// The connection comes from a pool shared with other requests (and, for
-// the default database, with the rest of the engine), so it must go back
-// as it came: the session's state is fingerprinted before and after (the
-// user, settings changed with SET, temporary tables, advisory locks,
-// LISTEN, prepared statements, open cursors); the statement_timeout this
-// request set is restored; and a connection left in a transaction, with a
-// different fingerprint, or in doubt, is closed instead of pooled.
+// The connection comes from a pool shared with other requests, so it must
+// go back as a new connection would be: after the user's SQL the session
+// is reset with DISCARD ALL (after a ROLLBACK if a transaction was left
+// open), which ends what a statement can leave behind: settings changed
+// with SET or set_config (custom ones included) and the statement_timeout
+// set here, SET ROLE / SET SESSION AUTHORIZATION, temporary tables,
+// session advisory locks, LISTEN, SQL prepared statements, open cursors,
+// cached plans and sequence state. DISCARD ALL also drops the statements
+// pgx prepared on the connection for other requests, so pgx is told to
+// forget them (DeallocateAll). A connection whose reset fails, or whose
+// state is in doubt, is closed instead of pooled. The settings a pooled
+// connection keeps are thus those of its connection string (startup
+// parameters), the database and the role, never ones SET after connecting.
 //
 // When the client goes away mid-query, the backend is sent a cancel request
 // at once (pgx alone only drops the socket, which a busy backend does not
 // notice) and the connection is closed.
-
-// sessionStateSQL summarises the session state a statement can leave
-// behind. statement_timeout is left out: it is managed here.
-const sessionStateSQL = `pg_catalog.concat_ws(E'\n', session_user, current_user,
- (SELECT count(*) FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema()),
- (SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid()),
- (SELECT count(*) FROM pg_catalog.pg_listening_channels()),
- (SELECT count(*) FROM pg_catalog.pg_prepared_statements),
- (SELECT count(*) FROM pg_catalog.pg_cursors),
- (SELECT pg_catalog.string_agg(name || '=' || coalesce(setting, ''), E'\n' ORDER BY name) FROM pg_catalog.pg_settings
-   WHERE source = 'session' AND name <> 'statement_timeout'))`
 
 type field struct {
 	name string
@@ -86,14 +82,21 @@ type querySession struct {
 	broken bool
 }
 
-// roundTrip sends msgs and reads up to ReadyForQuery. A Postgres error is
-// in the outcome; the error return is a connection failure (or ctx
-// ending), after which the connection is done for.
+// roundTrip sends msgs at once and reads up to the ReadyForQuery that
+// ends each Query or Sync among them. A Postgres error (the first, when
+// several messages fail) is in the outcome; the error return is a
+// connection failure (or ctx ending), after which the connection is done
+// for.
 func (s *querySession) roundTrip(msgs ...pgproto3.FrontendMessage) (outcome, error) {
 	var out outcome
 	fe := s.pg.Frontend()
+	pending := 0
 	for _, m := range msgs {
 		fe.Send(m)
+		switch m.(type) {
+		case *pgproto3.Query, *pgproto3.Sync:
+			pending++
+		}
 	}
 	if err := fe.Flush(); err != nil {
 		s.broken = true
@@ -134,7 +137,9 @@ func (s *querySession) roundTrip(msgs ...pgproto3.FrontendMessage) (outcome, err
 		case *pgproto3.ErrorResponse:
 			// The server skips the rest of the string. A FATAL error is
 			// followed by the server closing the socket.
-			out.pgErr = pgconn.ErrorResponseToPgError(m)
+			if out.pgErr == nil {
+				out.pgErr = pgconn.ErrorResponseToPgError(m)
+			}
 			cur = nil
 		case *pgproto3.CopyInResponse:
 			// Nobody is there to send the data: end the COPY, which makes
@@ -150,7 +155,9 @@ func (s *querySession) roundTrip(msgs ...pgproto3.FrontendMessage) (outcome, err
 			s.broken = true
 			return out, fmt.Errorf("pgmeta: unexpected %T", m)
 		case *pgproto3.ReadyForQuery:
-			return out, nil
+			if pending--; pending <= 0 {
+				return out, nil
+			}
 		}
 	}
 }
@@ -167,18 +174,6 @@ func (s *querySession) extended(sql string, params [][]byte) (outcome, error) {
 		&pgproto3.Execute{},
 		&pgproto3.Sync{},
 	)
-}
-
-func firstValues(o outcome) []string {
-	if o.lastRows == nil || len(o.lastRows.rows) == 0 {
-		return nil
-	}
-	row := o.lastRows.rows[0]
-	out := make([]string, len(row))
-	for i, v := range row {
-		out[i] = string(v)
-	}
-	return out
 }
 
 type queryBody struct {
@@ -246,9 +241,9 @@ func (h *Handler) handleQuery(w http.ResponseWriter, r *http.Request, db *databa
 	writeJSONBytes(w, http.StatusOK, res)
 }
 
-// runQuery runs the user's SQL on c with the session hygiene described
-// above and releases c. It returns the JSON rows, or the Postgres error,
-// or a failure.
+// runQuery runs the user's SQL on c, resets the session (see above) and
+// releases c. It returns the JSON rows, or the Postgres error, or a
+// failure.
 func (h *Handler) runQuery(s *querySession, c *pgxpool.Conn, sql string, params [][]byte, timeout time.Duration) (res []byte, pgErr *pgconn.PgError, err error) {
 	stop := context.AfterFunc(s.ctx, func() { cancelBackend(s.pg) })
 	defer func() {
@@ -265,27 +260,18 @@ func (h *Handler) runQuery(s *querySession, c *pgxpool.Conn, sql string, params 
 		s.broken = true
 		return nil, nil, errors.New("pgmeta: pooled connection is not idle")
 	}
-	// Before: the session's state, and our statement_timeout.
-	pre := "SELECT " + sessionStateSQL + ", pg_catalog.current_setting('statement_timeout'), " +
-		"(SELECT source FROM pg_catalog.pg_settings WHERE name = 'statement_timeout')"
 	if timeout > 0 {
-		pre += "; SET statement_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
-	}
-	o, err := s.simple(pre)
-	if err != nil {
-		return nil, nil, err
-	}
-	vals := firstValues(o)
-	if o.pgErr != nil || len(vals) != 3 {
-		s.broken = true
+		o, err := s.simple("SET statement_timeout = " + strconv.FormatInt(max(timeout.Milliseconds(), 1), 10))
+		if err != nil {
+			return nil, nil, err
+		}
 		if o.pgErr != nil {
+			s.broken = true
 			return nil, nil, o.pgErr
 		}
-		return nil, nil, errors.New("pgmeta: no session state")
 	}
-	before, origTimeout, origSource := vals[0], vals[1], vals[2]
 
-	// The user's SQL.
+	var o outcome
 	if params != nil {
 		o, err = s.extended(sql, params)
 	} else {
@@ -307,28 +293,27 @@ func (h *Handler) runQuery(s *querySession, c *pgxpool.Conn, sql string, params 
 	if o.pgErr == nil {
 		res = renderRows(rd, o.lastRows)
 	}
-
-	// After: restore statement_timeout, compare the state.
-	if s.pg.TxStatus() != 'I' {
-		// left in a transaction: closing the connection rolls it back
-		s.broken = true
-		return res, o.pgErr, nil
-	}
-	post := "SELECT " + sessionStateSQL
-	if timeout > 0 {
-		restore := "RESET statement_timeout"
-		if origSource == "session" {
-			restore = "SELECT pg_catalog.set_config('statement_timeout', " + literal(origTimeout) + ", false)"
-		}
-		post = restore + "; " + post
-	}
-	after, err := s.simple(post)
-	if err != nil || after.pgErr != nil {
-		s.broken = true
-	} else if v := firstValues(after); len(v) != 1 || v[0] != before || s.pg.TxStatus() != 'I' {
-		s.broken = true
-	}
+	s.reset(c.Conn())
 	return res, o.pgErr, nil
+}
+
+// reset makes the session what a new connection's is: a transaction left
+// open is rolled back (not committed), then DISCARD ALL. pgx forgets the
+// statements it prepared on the connection, which DISCARD ALL (or the
+// user's own DEALLOCATE) removed. Any failure marks the connection broken.
+func (s *querySession) reset(conn *pgx.Conn) {
+	msgs := []pgproto3.FrontendMessage{&pgproto3.Query{String: "DISCARD ALL"}}
+	if s.pg.TxStatus() != 'I' {
+		msgs = append([]pgproto3.FrontendMessage{&pgproto3.Query{String: "ROLLBACK"}}, msgs...)
+	}
+	o, err := s.roundTrip(msgs...)
+	if err != nil || o.pgErr != nil || s.pg.TxStatus() != 'I' {
+		s.broken = true
+		return
+	}
+	if err := conn.DeallocateAll(s.ctx); err != nil {
+		s.broken = true
+	}
 }
 
 // lookupTypes finds how to render the result's non-built-in types
