@@ -38,15 +38,16 @@ package graphql
 //     and are stopped.
 //
 // Streaming subscriptions (<table>_stream) are multiplexed the same way,
-// with the cursor as each cohort's last value: see stream.go.
+// with the cursor as each cohort's last value: see stream.go. What the
+// two kinds of pollers share (cohorts, joining and leaving, the rounds'
+// batches, migrating) is in pollers.go; here is what a live query's
+// round runs and sends.
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,9 +55,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unique"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/auth"
@@ -69,18 +67,10 @@ const (
 )
 
 func (e *Engine) refetchInterval() time.Duration {
-	if e.LiveQueriesRefetchInterval > 0 {
-		return e.LiveQueriesRefetchInterval
-	}
-	return defaultRefetchInterval
+	return positiveOr(e.LiveQueriesRefetchInterval, defaultRefetchInterval)
 }
 
-func (e *Engine) batchSize() int {
-	if e.LiveQueriesBatchSize > 0 {
-		return e.LiveQueriesBatchSize
-	}
-	return defaultBatchSize
-}
+func (e *Engine) batchSize() int { return positiveOr(e.LiveQueriesBatchSize, defaultBatchSize) }
 
 // multiplexedSQL is the statement of a batch of cohorts: one row per
 // cohort, its id and then the columns the single statement has.
@@ -146,18 +136,13 @@ type LiveStats struct {
 	LastPollStatements int64
 }
 
-var liveStats struct {
-	pollers, cohorts, subscribers, polls, statements, pollNanos, lastPoll atomic.Int64
-}
+var liveStats pollStats
 
 // LiveQueryStats reads the counters.
-func LiveQueryStats() LiveStats {
-	return LiveStats{
-		Pollers: liveStats.pollers.Load(), Cohorts: liveStats.cohorts.Load(), Subscribers: liveStats.subscribers.Load(),
-		Polls: liveStats.polls.Load(), Statements: liveStats.statements.Load(), PollTime: time.Duration(liveStats.pollNanos.Load()),
-		LastPollStatements: liveStats.lastPoll.Load(),
-	}
-}
+func LiveQueryStats() LiveStats { return liveStats.read() }
+
+// liveKind is the live queries' kind of poller.
+var liveKind = &pollKind{name: "live query", stats: &liveStats, interval: (*Engine).refetchInterval, batchSize: (*Engine).batchSize}
 
 var pollEachSubscriber atomic.Bool
 
@@ -168,8 +153,7 @@ func PollEachSubscriber(on bool) { pollEachSubscriber.Store(on) }
 
 // liveQueries is an engine's pollers.
 type liveQueries struct {
-	mu      sync.Mutex
-	pollers map[liveKey]*poller
+	pollerSet[*cohort, *liveSub]
 
 	streams streamQueries // the streaming subscriptions' (stream.go)
 }
@@ -182,52 +166,26 @@ type liveKey struct {
 
 // liveSub is one subscriber.
 type liveSub struct {
-	e            *Engine
-	sess         *auth.Session
-	req          *Request
-	relay        bool
-	showInternal bool
-	send         func(subscriptions.Result)
+	subscriber[*cohort, *liveSub]
 
-	// mu orders joining (and re-planning) with leaving; it is taken
-	// before the pollers' locks.
-	mu      sync.Mutex
-	stopped bool
-	poller  *poller
-
-	// Under the lock of the poller the subscriber is in (or mu when it
-	// is in none).
-	cohort  *cohort
+	// Its last result: under the lock of the poller it is in (or mu
+	// when it is in none).
 	last    [sha256.Size]byte
 	hasLast bool
 }
 
-// cohort is the subscribers of a poller with the same session and values.
+// leave is a subscriber's stop: once it returns, nothing more is sent.
+func (s *liveSub) leave() { s.stop(s) }
+
+// cohort is the subscribers of a poller with the same session and
+// values: a live query's cohort is no more than that.
 type cohort struct {
-	p        *poller
-	key      string
-	session  string // JSON object of the session variables the SQL reads
-	vars     string // JSON array of the plan's values
-	subs     map[*liveSub]struct{}
-	idx      int  // in p.list
-	isolated bool // polled alone: it failed its batch (see fetch)
+	cohortCore[*liveSub]
 }
 
+// poller is a live query's: its cohorts (the core) and its rounds.
 type poller struct {
-	e    *Engine
-	key  liveKey
-	st   *modelState
-	plan *plan // the (single) plan of the first subscriber: the response's fields, the source
-
-	ctx    context.Context // ends when the poller does
-	cancel context.CancelFunc
-
-	mu     sync.Mutex
-	byKey  map[string]*cohort
-	list   []*cohort
-	closed bool
-
-	statements atomic.Int64 // run by the current round
+	pollerCore[*cohort, *liveSub]
 }
 
 // Subscribe starts a request received over a websocket
@@ -270,8 +228,8 @@ func (e *Engine) Subscribe(ctx context.Context, sess *auth.Session, req *Request
 		e.log.Error("live query not multiplexed", "type", "graphql", "role", sess.Role, "error", lerr.msg)
 		return subscriptions.Result{Body: errorBody(apierr.Internal(), false), RequestError: true}, nil
 	}
-	s := &liveSub{e: e, sess: sess, req: req, relay: relay, send: send,
-		showInternal: e.ShowInternal && sess.IsAdmin(), last: sha256.Sum256(first.Body), hasLast: true}
+	s := &liveSub{last: sha256.Sum256(first.Body), hasLast: true}
+	s.init(e, sess, req, relay, send)
 	s.mu.Lock()
 	e.join(st, pl, lt, s)
 	s.mu.Unlock()
@@ -318,171 +276,36 @@ func (e *Engine) join(st *modelState, pl *plan, lt *liveTwin, s *liveSub) {
 	source := pl.stmts[0].source
 	key := liveKey{st: st, source: source, role: s.sess.Role, sql: lt.sql, response: strings.Join(keys, "\x00"), relay: s.relay}
 	session := cohortOf(pl, s.sess)
-	ck := session + "\x00" + lt.vars
 
 	e.live.mu.Lock()
 	defer e.live.mu.Unlock()
 	p := e.live.pollers[key]
 	if p == nil {
-		p = &poller{e: e, key: key, st: st, plan: pl, byKey: map[string]*cohort{}}
-		p.ctx, p.cancel = context.WithCancel(context.Background())
-		if e.live.pollers == nil {
-			e.live.pollers = map[liveKey]*poller{}
-		}
-		e.live.pollers[key] = p
-		liveStats.pollers.Add(1)
+		lp := &poller{}
+		p = &lp.pollerCore
+		p.open(e, liveKind, &e.live.pollerSet, key, st, pl)
 		e.log.Debug("live query poller started", "type", "graphql", "role", key.role, "source", key.source, "sql", key.sql)
-		go p.run()
+		go p.run(lp.poll, func(s *liveSub, _ *cohort) { s.replan(p, s.rejoin) })
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.byKey[ck]
-	if c == nil {
-		c = &cohort{p: p, key: ck, session: session, vars: lt.vars, subs: map[*liveSub]struct{}{}, idx: len(p.list)}
-		p.byKey[ck] = c
-		p.list = append(p.list, c)
-		liveStats.cohorts.Add(1)
-	}
-	c.subs[s] = struct{}{}
-	s.cohort, s.poller = c, p
-	liveStats.subscribers.Add(1)
+	p.add(s, session, lt.vars, func(core cohortCore[*liveSub]) *cohort { return &cohort{core} })
+	s.poller = p
 }
 
-// leave is a subscriber's stop: once it returns, nothing more is sent.
-func (s *liveSub) leave() {
-	s.mu.Lock()
-	s.stopped = true
-	p := s.poller
-	s.poller = nil
-	s.mu.Unlock()
-	if p != nil {
-		p.remove(s)
-	}
-}
-
-// remove takes a subscriber out; the last one out ends the poller.
-func (p *poller) remove(s *liveSub) {
-	p.mu.Lock()
-	c := s.cohort
-	if c == nil || c.p != p {
-		p.mu.Unlock()
-		return
-	}
-	s.cohort = nil
-	delete(c.subs, s)
-	liveStats.subscribers.Add(-1)
-	if len(c.subs) == 0 {
-		p.dropCohort(c)
-	}
-	empty := len(p.list) == 0 && !p.closed
-	p.mu.Unlock()
-	if !empty {
-		return
-	}
-	// Again under the engine's lock, which joins hold: no one joins a
-	// poller that is being closed.
-	e := p.e
-	e.live.mu.Lock()
-	p.mu.Lock()
-	if len(p.list) == 0 && !p.closed {
-		p.closed = true
-		if e.live.pollers[p.key] == p {
-			delete(e.live.pollers, p.key)
-		}
-		p.cancel()
-	}
-	p.mu.Unlock()
-	e.live.mu.Unlock()
-}
-
-// dropCohort removes an empty cohort; p.mu is held.
-func (p *poller) dropCohort(c *cohort) {
-	last := p.list[len(p.list)-1]
-	p.list[c.idx] = last
-	last.idx = c.idx
-	p.list = p.list[:len(p.list)-1]
-	delete(p.byKey, c.key)
-	liveStats.cohorts.Add(-1)
-}
-
-func (p *poller) run() {
-	defer liveStats.pollers.Add(-1)
-	t := time.NewTimer(p.e.refetchInterval())
-	defer t.Stop()
-	for {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if p.e.cache.Current() != p.st.model.Snapshot {
-			p.migrate()
-			return
-		}
-		p.poll()
-		// As Hasura: the interval is the pause between rounds.
-		t.Reset(p.e.refetchInterval())
-	}
-}
-
-// migrate hands every subscriber over to the snapshot now in force.
-func (p *poller) migrate() {
-	e := p.e
-	e.live.mu.Lock()
-	if e.live.pollers[p.key] == p {
-		delete(e.live.pollers, p.key)
-	}
-	p.mu.Lock()
-	p.closed = true
-	var subs []*liveSub
-	for _, c := range p.list {
-		for s := range c.subs {
-			s.cohort = nil
-			subs = append(subs, s)
-		}
-		liveStats.cohorts.Add(-1)
-	}
-	liveStats.subscribers.Add(-int64(len(subs)))
-	p.list, p.byKey = nil, nil
-	p.mu.Unlock()
-	e.live.mu.Unlock()
-	p.cancel()
-	for _, s := range subs {
-		s.replan(p)
-	}
-}
-
-// replan plans a subscriber again for the snapshot in force and joins it
-// to that plan's poller, or stops it with the request's error if the new
-// schema does not allow it any more.
-func (s *liveSub) replan(from *poller) {
+// rejoin joins a subscriber planned again (replan) to the poller of its
+// new plan, or stops it with the request's error if the new schema does
+// not allow it any more. s.mu is held.
+func (s *liveSub) rejoin(st *modelState, pl *plan) {
 	e := s.e
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped || s.poller != from {
-		return
-	}
-	s.poller = nil
-	fail := func(body []byte) {
-		s.stopped = true
-		s.send(subscriptions.Result{Body: body, RequestError: true})
-	}
-	ctx := context.Background()
-	st, pl, err := e.planFor(ctx, s.sess, s.req, s.relay)
-	if err != nil {
-		fail(requestError(err).Body)
-		return
-	}
 	if !pl.subscribe {
-		fail(errorBody(&apierr.Error{Status: http.StatusBadRequest, Code: apierr.CodeUnexpected, Message: "not a subscription", Path: "$"}, false))
+		s.fail(errorBody(&apierr.Error{Status: http.StatusBadRequest, Code: apierr.CodeUnexpected, Message: "not a subscription", Path: "$"}, false))
 		return
 	}
 	if aerr := pl.missingSessionVar(s.sess); aerr != nil {
-		fail(errorBody(aerr, false))
+		s.fail(errorBody(aerr, false))
 		return
 	}
 	if len(pl.stmts) == 0 {
-		res := e.run(ctx, st, pl, s.sess)
+		res := e.run(context.Background(), st, pl, s.sess)
 		if sum := sha256.Sum256(res.Body); !s.hasLast || sum != s.last {
 			s.last, s.hasLast = sum, true
 			s.send(subscriptions.Result{Body: res.Body})
@@ -492,7 +315,7 @@ func (s *liveSub) replan(from *poller) {
 	lt, lerr := e.livePlan(st, pl, s.sess.Role, s.req, s.relay)
 	if lerr != nil {
 		e.log.Error("live query not multiplexed", "type", "graphql", "role", s.sess.Role, "error", lerr.msg)
-		fail(errorBody(apierr.Internal(), false))
+		s.fail(errorBody(apierr.Internal(), false))
 		return
 	}
 	e.join(st, pl, lt, s)
@@ -503,215 +326,60 @@ type cohortResult struct {
 	body []byte // {"data":...}; nil: no row came back
 	sum  [sha256.Size]byte
 	err  *apierr.Error
-	// alone is the cohort's isolation from now on, when set: polled
-	// alone after it failed its batch, back in batches once it succeeds.
-	alone *bool
 }
 
-var yes, no = true, false
+// poll is one refetch round (pollRound): the changed results sent.
+func (p *poller) poll() { pollRound(&p.pollerCore, p) }
 
-// poll is one refetch round: a statement per batch of cohorts, run
-// concurrently, then the changed results sent.
-func (p *poller) poll() {
-	start := time.Now()
-	size := p.e.batchSize()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+// fail gives cohorts the error of their statement as their subscribers
+// get it.
+func (p *poller) fail(out []cohortResult, err error) {
+	aerr := p.failed(err)
+	for i := range out {
+		out[i] = cohortResult{err: aerr}
+	}
+}
+
+func (p *poller) panicked() cohortResult { return cohortResult{err: apierr.Internal()} }
+
+// deliver hands a cohort's result to the subscribers whose last result
+// it changes. Errors go to all, every time.
+func (p *poller) deliver(c *cohort, r *cohortResult) {
+	if r.err == nil && r.body == nil {
 		return
 	}
-	var batches [][]*cohort
-	var cur []*cohort
-	for _, c := range p.list {
-		if c.isolated {
-			batches = append(batches, []*cohort{c})
+	errs := errorBodies{err: r.err}
+	for s := range c.subs {
+		if r.err != nil {
+			s.hasLast = false
+			s.send(subscriptions.Result{Body: errs.body(s.showInternal)})
 			continue
 		}
-		cur = append(cur, c)
-		if len(cur) == size {
-			batches, cur = append(batches, cur), nil
+		if s.hasLast && s.last == r.sum {
+			continue
 		}
-	}
-	if len(cur) > 0 {
-		batches = append(batches, cur)
-	}
-	p.mu.Unlock()
-
-	p.statements.Store(0)
-	results := make([][]cohortResult, len(batches))
-	if len(batches) == 1 {
-		results[0] = p.fetch(batches[0])
-	} else {
-		var wg sync.WaitGroup
-		for i, b := range batches {
-			wg.Go(func() { results[i] = p.fetch(b) })
-		}
-		wg.Wait()
-	}
-	if p.ctx.Err() != nil {
-		return
-	}
-	p.deliver(batches, results)
-	liveStats.lastPoll.Store(p.statements.Load())
-	liveStats.polls.Add(1)
-	liveStats.pollNanos.Add(int64(time.Since(start)))
-}
-
-// deliver hands a round's results to the subscribers whose last result
-// they change. Sends do not block (subscriptions.Subscriber), so they are
-// made under the lock: once a subscriber's stop returns, nothing more is
-// sent to it.
-func (p *poller) deliver(batches [][]*cohort, results [][]cohortResult) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, b := range batches {
-		for j, c := range b {
-			r := &results[i][j]
-			if r.alone != nil {
-				c.isolated = *r.alone
-			}
-			if r.err == nil && r.body == nil {
-				continue
-			}
-			var errBodies [2][]byte
-			for s := range c.subs {
-				if r.err != nil {
-					k := 0
-					if s.showInternal {
-						k = 1
-					}
-					if errBodies[k] == nil {
-						errBodies[k] = errorBody(r.err, s.showInternal)
-					}
-					s.hasLast = false
-					s.send(subscriptions.Result{Body: errBodies[k]})
-					continue
-				}
-				if s.hasLast && s.last == r.sum {
-					continue
-				}
-				s.last, s.hasLast = r.sum, true
-				s.send(subscriptions.Result{Body: r.body})
-			}
-		}
+		s.last, s.hasLast = r.sum, true
+		s.send(subscriptions.Result{Body: r.body})
 	}
 }
 
-// fetch runs a batch's statement. When Postgres fails it with an error
-// that a cohort's session or values may cause (a user id that is not a
-// number, a function raising for some users), the cohorts are run one by
-// one so that only those that fail get the error; they are polled alone
-// from then on, until they succeed. An error every cohort gets is the
-// query's own: it goes to all, and nobody is set apart.
-func (p *poller) fetch(batch []*cohort) (out []cohortResult) {
-	out = make([]cohortResult, len(batch))
-	defer func() {
-		// A poller's goroutines are not a request's: a panic here would
-		// take the server down.
-		if v := recover(); v != nil {
-			p.e.log.Error("live query refetch panicked", "type", "graphql", "panic", v)
-			for i := range out {
-				out[i] = cohortResult{err: apierr.Internal()}
-			}
-		}
-	}()
-	err := p.query(batch, out)
-	if err == nil {
-		if len(batch) == 1 && batch[0].isolated {
-			out[0].alone = &no
-		}
-		return out
-	}
-	if len(batch) == 1 || !cohortError(err) || p.ctx.Err() != nil {
-		aerr := p.failed(err)
-		for i := range out {
-			out[i] = cohortResult{err: aerr}
-		}
-		return out
-	}
-	failed := 0
-	errs := make([]error, len(batch))
-	for i := range batch {
-		if errs[i] = p.query(batch[i:i+1], out[i:i+1]); errs[i] != nil {
-			failed++
-		}
-	}
-	for i, err := range errs {
-		if err != nil {
-			out[i] = cohortResult{err: p.failed(err)}
-			if failed < len(batch) {
-				out[i].alone = &yes
-			}
-		}
-	}
-	return out
-}
-
-// cohortError: Postgres errors that depend on the values a statement is
-// run with rather than on the statement: data exceptions (22), raised by
-// a function (P0), or from inside a routine (2F, 38, 39).
-func cohortError(err error) bool {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || len(pe.Code) < 2 {
-		return false
-	}
-	switch pe.Code[:2] {
-	case "22", "P0", "2F", "38", "39":
-		return true
-	}
-	return false
-}
-
-func (p *poller) failed(err error) *apierr.Error {
-	var aerr *apierr.Error
-	if !errors.As(err, &aerr) {
-		aerr = dbError(err)
-	}
-	if aerr.Status >= http.StatusInternalServerError && p.ctx.Err() == nil {
-		p.e.log.Error("live query refetch failed", "type", "graphql", "role", p.key.role, "error", aerr.Message, "internal", aerr.Internal)
-	}
-	return aerr
-}
-
-// query runs the statement for cohorts and fills their results.
-func (p *poller) query(batch []*cohort, out []cohortResult) error {
+// query runs the statement for cohorts (their sessions and values) and
+// fills their results.
+func (p *poller) query(sessions, vars []string, out []cohortResult) error {
 	pool, aerr := sourcePool(p.st.model, p.key.source)
 	if aerr != nil {
 		return aerr
 	}
-	ids := make([]int32, len(batch))
-	sessions := make([]string, len(batch))
-	vars := make([]string, len(batch))
-	for i, c := range batch {
-		ids[i], sessions[i], vars[i] = int32(i), c.session, c.vars
-	}
-	liveStats.statements.Add(1)
-	p.statements.Add(1)
-	rows, err := pool.Query(p.ctx, p.key.sql, ids, sessions, vars)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+	p.countStatement()
 	results := [][][]byte{nil}
 	var buf bytes.Buffer
-	for rows.Next() {
-		raw := rows.RawValues()
-		id := -1
-		if rows.FieldDescriptions()[0].Format == pgx.BinaryFormatCode && len(raw[0]) == 4 {
-			id = int(int32(binary.BigEndian.Uint32(raw[0])))
-		} else if n, err := strconv.Atoi(string(raw[0])); err == nil {
-			id = n
-		}
-		if id < 0 || id >= len(out) {
-			continue
-		}
-		// writeData copies the values into buf: RawValues' memory is
+	return queryCohorts(p.ctx, pool, p.key.sql, sessions, vars, func(i int, cols [][]byte) {
+		// writeData copies the values into buf: the columns' memory is
 		// reused by the next row.
-		results[0] = raw[1:]
+		results[0] = cols
 		buf.Reset()
 		writeData(&buf, p.plan, results)
 		body := bytes.Clone(buf.Bytes())
-		out[id] = cohortResult{body: body, sum: sha256.Sum256(body)}
-	}
-	return rows.Err()
+		out[i] = cohortResult{body: body, sum: sha256.Sum256(body)}
+	})
 }

@@ -31,7 +31,8 @@ package graphql
 // cursor. Batches are never dropped or merged on the way to the client:
 // they are queued (subscriptions.Result.Stream).
 //
-// The compile and the plan are here, the pollers in stream_poller.go.
+// The compile and the plan are here, the pollers in stream_poller.go
+// (and pollers.go, what they share with live queries').
 
 import (
 	"encoding/json"
