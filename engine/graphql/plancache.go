@@ -338,14 +338,7 @@ func (sc *shapeScanner) leaf(text, marker string, probe func(int) []byte) {
 }
 
 func (sc *shapeScanner) object(depth int) bool {
-	sc.key = append(sc.key, '{')
-	sc.i++
-	if sc.skipSpace() < len(sc.in) && sc.in[sc.i] == '}' {
-		sc.i++
-		sc.key = append(sc.key, '}')
-		return true
-	}
-	for {
+	return sc.container('}', func() bool {
 		if sc.skipSpace() == len(sc.in) || sc.in[sc.i] != '"' {
 			return false
 		}
@@ -359,48 +352,35 @@ func (sc *shapeScanner) object(depth int) bool {
 		}
 		sc.i++
 		sc.key = append(sc.key, ':')
-		if !sc.value(depth + 1) {
-			return false
-		}
-		if sc.skipSpace() == len(sc.in) {
-			return false
-		}
-		switch sc.in[sc.i] {
-		case ',':
-			sc.i++
-			sc.key = append(sc.key, ',')
-		case '}':
-			sc.i++
-			sc.key = append(sc.key, '}')
-			return true
-		default:
-			return false
-		}
-	}
+		return sc.value(depth + 1)
+	})
 }
 
 func (sc *shapeScanner) array(depth int) bool {
-	sc.key = append(sc.key, '[')
+	return sc.container(']', func() bool { return sc.value(depth + 1) })
+}
+
+// container walks an object or an array from its opening bracket at sc.i:
+// members (each read by member) separated by commas, up to closing.
+func (sc *shapeScanner) container(closing byte, member func() bool) bool {
+	sc.key = append(sc.key, sc.in[sc.i])
 	sc.i++
-	if sc.skipSpace() < len(sc.in) && sc.in[sc.i] == ']' {
+	if sc.skipSpace() < len(sc.in) && sc.in[sc.i] == closing {
 		sc.i++
-		sc.key = append(sc.key, ']')
+		sc.key = append(sc.key, closing)
 		return true
 	}
 	for {
-		if !sc.value(depth + 1) {
-			return false
-		}
-		if sc.skipSpace() == len(sc.in) {
+		if !member() || sc.skipSpace() == len(sc.in) {
 			return false
 		}
 		switch sc.in[sc.i] {
 		case ',':
 			sc.i++
 			sc.key = append(sc.key, ',')
-		case ']':
+		case closing:
 			sc.i++
-			sc.key = append(sc.key, ']')
+			sc.key = append(sc.key, closing)
 			return true
 		default:
 			return false
