@@ -55,8 +55,9 @@ func PlanCacheStats() PlanStats {
 // maxPlans bounds the plan cache of one snapshot.
 const maxPlans = 4096
 
-// maxLeaves bounds the leaves of a parameterized plan: a request with more
-// is cached by value.
+// maxLeaves bounds the leaves of a parameterized plan: past it, values
+// stay in the shape as they are (so such requests share plans only with
+// the same values).
 const maxLeaves = 10_000
 
 // planCache is a bounded set of plans: when it fills up it is replaced
@@ -117,8 +118,9 @@ type varShape struct {
 }
 
 // shapeOf takes raw variables apart; false when they are not a JSON
-// object (the compiler reports that) or have too many leaves. It scans the
-// bytes once, decoding nothing but the leaves: it runs on every request.
+// object (the compiler reports that) or nest deeper than maxDepth. It
+// scans the bytes once, decoding nothing but the leaves: it runs on every
+// request.
 // Object keys keep their order: the compiler sees objects as maps, so
 // another order is only another shape.
 func shapeOf(raw json.RawMessage) (*varShape, bool) {
