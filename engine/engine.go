@@ -140,9 +140,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql.StreamingQueriesRefetchInterval, gql.StreamingQueriesBatchSize = cfg.StreamingQueriesRefetchInterval, cfg.StreamingQueriesBatchSize
 	e.onShutdown = gql.Shutdown
 	restAPI := rest.New(e.cache, gql, resolver.Resolve, log)
-	explainAPI := explain.New(e.cache, gql, resolver.Resolve, log)
+	explainAPI := explain.New(e.cache, gql, log)
 	explainAPI.ShowInternal = meta.ShowInternal
-	pgDump := pgdump.New(pgdump.Options{Cache: e.cache, LookupEnv: lookupEnv(dbURL), Resolve: resolver.Resolve,
+	pgDump := pgdump.New(pgdump.Options{Cache: e.cache, LookupEnv: lookupEnv(dbURL),
 		Log: log, ShowInternal: meta.ShowInternal})
 	e.handler = server.New(server.Deps{Config: cfg, Log: log, Metadata: e.metadata, Auth: resolver, MetadataAPI: meta,
 		GraphQL:      gql,

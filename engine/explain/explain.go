@@ -34,18 +34,18 @@ const maxBody = 32 << 20
 
 // Handler serves the explain API.
 type Handler struct {
-	cache   *schemacache.Cache
-	gql     *graphql.Engine
-	resolve func(context.Context, http.Header) (*auth.Session, *apierr.Error)
-	log     *slog.Logger
+	cache *schemacache.Cache
+	gql   *graphql.Engine
+	log   *slog.Logger
 	// ShowInternal adds the database's error to error responses (the
 	// caller is always an admin): HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS.
 	ShowInternal bool
 }
 
-// New returns the handler; resolve authenticates requests.
-func New(cache *schemacache.Cache, gql *graphql.Engine, resolve func(context.Context, http.Header) (*auth.Session, *apierr.Error), log *slog.Logger) *Handler {
-	return &Handler{cache: cache, gql: gql, resolve: resolve, log: log}
+// New returns the handler. It serves admins only: the server's route
+// table lets only their POSTs through (server.adminOnly).
+func New(cache *schemacache.Cache, gql *graphql.Engine, log *slog.Logger) *Handler {
+	return &Handler{cache: cache, gql: gql, log: log}
 }
 
 // request is the body: the GraphQL request, the session to explain it
@@ -70,18 +70,6 @@ type subscriptionPlan struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		apierr.WriteREST(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "resource does not exist"), false)
-		return
-	}
-	caller, aerr := h.resolve(r.Context(), r.Header)
-	if aerr == nil && !caller.IsAdmin() {
-		aerr = apierr.BadRequest(apierr.CodeAccessDenied, "You have to be an admin to access this endpoint")
-	}
-	if aerr != nil {
-		apierr.WriteREST(w, aerr, false)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		apierr.WriteREST(w, apierr.BadRequest(apierr.CodeBadRequest, "could not read the request body"), false)

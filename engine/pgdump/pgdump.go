@@ -35,7 +35,6 @@ import (
 
 	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
-	"github.com/strata-dev/strata/engine/auth"
 	enginexec "github.com/strata-dev/strata/engine/exec"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
@@ -57,9 +56,7 @@ type Options struct {
 	// LookupEnv resolves from_env references of source configurations, as
 	// the engine does.
 	LookupEnv func(string) (string, bool)
-	// Resolve authenticates requests.
-	Resolve func(context.Context, http.Header) (*auth.Session, *apierr.Error)
-	Log     *slog.Logger
+	Log       *slog.Logger
 	// ShowInternal adds pg_dump's error output to error responses
 	// (HASURA_GRAPHQL_ADMIN_INTERNAL_ERRORS; the caller is an admin).
 	ShowInternal bool
@@ -102,18 +99,6 @@ type request struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		apierr.WriteREST(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "resource does not exist"), false)
-		return
-	}
-	sess, aerr := h.o.Resolve(r.Context(), r.Header)
-	if aerr == nil && !sess.IsAdmin() {
-		aerr = apierr.BadRequest(apierr.CodeAccessDenied, "You have to be an admin to access this endpoint")
-	}
-	if aerr != nil {
-		apierr.WriteREST(w, aerr, false)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		apierr.WriteREST(w, apierr.BadRequest(apierr.CodeBadRequest, "could not read the request body"), false)

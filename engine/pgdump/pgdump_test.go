@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-dev/strata/engine/apierr"
-	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/config"
 	enginexec "github.com/strata-dev/strata/engine/exec"
 	"github.com/strata-dev/strata/engine/metadata/store"
@@ -265,10 +263,7 @@ func handler(t *testing.T, bin string) http.Handler {
 	if _, err := cache.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return pgdump.New(pgdump.Options{Cache: cache, LookupEnv: lookup, Log: log, ShowInternal: true, Binary: bin,
-		Resolve: func(context.Context, http.Header) (*auth.Session, *apierr.Error) {
-			return &auth.Session{Role: auth.AdminRole, Vars: map[string]string{"x-hasura-role": "admin"}}, nil
-		}})
+	return pgdump.New(pgdump.Options{Cache: cache, LookupEnv: lookup, Log: log, ShowInternal: true, Binary: bin})
 }
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }

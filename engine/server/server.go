@@ -34,12 +34,13 @@ type Deps struct {
 	// PGMeta serves the Postgres admin API under /pg/ (nil: off).
 	PGMeta http.Handler
 	// PGDump serves /v1alpha1/pg_dump (nil: not built; the path is then
-	// unknown, as any other).
+	// unknown, as any other). It sees only admins' POSTs.
 	PGDump http.Handler
 	// REST serves the RESTified endpoints under /api/rest/, Swagger their
 	// OpenAPI document at /api/swagger/json (nil: off).
 	REST, Swagger http.Handler
-	// Explain serves /v1/graphql/explain (nil: off).
+	// Explain serves /v1/graphql/explain (nil: off). It sees only
+	// admins' POSTs.
 	Explain http.Handler
 	// Inconsistent counts the metadata objects that do not fit the
 	// database (nil: none are tracked yet).
@@ -148,11 +149,11 @@ func (s *Server) routes() []route {
 		{pattern: "/v2/query", api: config.APIMetadata, h: queryV2},
 
 		{pattern: "/v1alpha1/config", api: config.APIConfig, h: methods{http.MethodGet: s.adminOnly(http.HandlerFunc(s.serverConfig), msgAdminOnly).ServeHTTP}},
-		{pattern: "/v1alpha1/pg_dump", api: config.APIPGDump, h: d.PGDump},
+		{pattern: "/v1alpha1/pg_dump", api: config.APIPGDump, h: s.adminPOST(d.PGDump)},
 		// Hasura serves explain with the metadata API, and the REST
 		// endpoints whatever the enabled APIs.
-		{pattern: "/v1/graphql/explain", api: config.APIMetadata, label: "explain", h: d.Explain},
-		{pattern: "/v1alpha1/graphql/explain", api: config.APIMetadata, label: "explain", h: d.Explain},
+		{pattern: "/v1/graphql/explain", api: config.APIMetadata, label: "explain", h: s.adminPOST(d.Explain)},
+		{pattern: "/v1alpha1/graphql/explain", api: config.APIMetadata, label: "explain", h: s.adminPOST(d.Explain)},
 		{pattern: "/api/rest/", label: "rest", h: d.REST},
 		{pattern: "/api/swagger/json", label: "rest", h: d.Swagger},
 		{pattern: "/pg/", api: config.APIPGMeta, h: pgmeta},
@@ -233,6 +234,15 @@ func (s *Server) adminOnly(h http.Handler, msg string) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// adminPOST is h for admins' POSTs only, as Hasura guards pg_dump and
+// explain; nil when h is (the route is off).
+func (s *Server) adminPOST(h http.Handler) http.Handler {
+	if h == nil {
+		return nil
+	}
+	return methods{http.MethodPost: s.adminOnly(h, msgAdminOnly).ServeHTTP}
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {
