@@ -7,6 +7,7 @@ package aeson
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Kind names the kind of a JSON value as aeson's error messages do. An
@@ -42,4 +43,44 @@ func Marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// AppendString appends s as a JSON string the way aeson escapes it:
+// backslash, quote and control characters only; everything else,
+// non-ASCII included, is written as is, and invalid UTF-8 becomes U+FFFD
+// (text cannot hold it).
+func AppendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '\\':
+				b = append(b, '\\', '\\')
+			case c == '"':
+				b = append(b, '\\', '"')
+			case c >= 0x20:
+				b = append(b, c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

@@ -1,6 +1,10 @@
 package aeson
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
 
 func TestKind(t *testing.T) {
 	for in, want := range map[string]string{"": "Null", " null": "Null", "{}": "Object", "[1]": "Array", `"x"`: "String", "true": "Boolean", "false": "Boolean", "-1.5": "Number"} {
@@ -22,4 +26,31 @@ func TestMarshalDoesNotEscapeHTML(t *testing.T) {
 	if want := `{"r":{"q":"a<b&c>"},"s":"<x & y>"}`; string(b) != want {
 		t.Errorf("got %s, want %s", b, want)
 	}
+}
+
+// FuzzAppendString: whatever the string, AppendString writes one valid
+// JSON string that reads back as the string (invalid UTF-8 as U+FFFD,
+// as encoding/json reads it), and escapes no more than aeson does.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"b\s`, "tab\tnl\nnul\x00", "<&>", "ünï", "\xff\xfe", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := AppendString([]byte("x"), s)
+		if b[0] != 'x' {
+			t.Fatalf("%q: the prefix was overwritten", s)
+		}
+		var got string
+		if err := json.Unmarshal(b[1:], &got); err != nil {
+			t.Fatalf("%q: %s is not a JSON string: %v", s, b[1:], err)
+		}
+		// ranging over a string reads each invalid byte as U+FFFD, as
+		// encoding/json does
+		if want := strings.Map(func(r rune) rune { return r }, s); got != want {
+			t.Fatalf("%q read back as %q, want %q", s, got, want)
+		}
+		if strings.Contains(string(b), `\u003c`) || strings.Contains(string(b), `\u0026`) {
+			t.Fatalf("%q: HTML escaped: %s", s, b)
+		}
+	})
 }

@@ -2,7 +2,8 @@ package kriti
 
 import (
 	"slices"
-	"unicode/utf8"
+
+	"github.com/strata-dev/strata/engine/aeson"
 )
 
 // Encode writes a value as Hasura's JSON library (aeson) does: compact,
@@ -24,7 +25,7 @@ func appendJSON(b []byte, v any) []byte {
 		}
 		return append(b, "false"...)
 	case string:
-		return appendString(b, x)
+		return aeson.AppendString(b, x)
 	case []any:
 		b = append(b, '[')
 		for i, e := range x {
@@ -40,7 +41,7 @@ func appendJSON(b []byte, v any) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = aeson.AppendString(b, k)
 			b = append(b, ':')
 			b = appendJSON(b, x[k])
 		}
@@ -52,46 +53,6 @@ func appendJSON(b []byte, v any) []byte {
 	// Not a JSON value: the variables held something encoding/json would
 	// not have produced. Null is the least surprising stand-in.
 	return append(b, "null"...)
-}
-
-// appendString escapes as aeson: backslash, quote and control
-// characters only; everything else, non-ASCII included, is written as is.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '\\':
-				b = append(b, '\\', '\\')
-			case c == '"':
-				b = append(b, '\\', '"')
-			case c >= 0x20:
-				b = append(b, c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// Text cannot hold invalid UTF-8; decoding it would have
-			// replaced the byte.
-			b = utf8.AppendRune(b, utf8.RuneError)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }
 
 // sortedKeys lists an object's keys in aeson's order (byte order of

@@ -1,6 +1,10 @@
 package kriti
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/strata-dev/strata/engine/aeson"
+)
 
 // Error codes, as Hasura writes them in "error_code".
 const (
@@ -52,9 +56,9 @@ func (e *Error) Error() string {
 // escapes (a message may quote '<' or '&', which stay as they are).
 func (e *Error) MarshalJSON() ([]byte, error) {
 	b := []byte(`{"error_code":`)
-	b = appendString(b, e.Code)
+	b = aeson.AppendString(b, e.Code)
 	b = append(b, `,"message":`...)
-	b = appendString(b, e.Message)
+	b = aeson.AppendString(b, e.Message)
 	b = fmt.Appendf(b, `,"source_position":{"end_column":%d,"end_line":%d,"start_column":%d,"start_line":%d}}`,
 		e.Span.End.Column, e.Span.End.Line, e.Span.Start.Column, e.Span.Start.Line)
 	return b, nil
