@@ -254,7 +254,7 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(stdout, "strata %s (%s %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(stdout, "strata %s (Hasura %s compatible; %s %s/%s)\n", version.Version, version.Hasura, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
 }

@@ -66,7 +66,7 @@ func serverConfigBody(c *config.Config) []byte {
 	jwts := jwtInfos(c)
 	features := append([]string{}, c.ExperimentalFeatures...)
 	resp := serverConfigResponse{
-		Version: version.Version,
+		Version: version.Hasura,
 		// Hasura's defaults, which Strata has no settings to change:
 		// function permissions are inferred, remote schemas (which Strata
 		// does not serve) have no permissions, names are hasura-default.

@@ -58,7 +58,7 @@ func TestConfigAPI(t *testing.T) {
 		t.Errorf("keys %v, want Hasura's %v", keys, want)
 	}
 	for k, v := range map[string]string{
-		"version":                              `"` + version.Version + `"`,
+		"version":                              `"` + version.Hasura + `"`,
 		"is_function_permissions_inferred":     `true`,
 		"is_remote_schema_permissions_enabled": `false`,
 		"is_admin_secret_set":                  `true`,

@@ -274,7 +274,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"version": version.Version, "server_type": version.ServerType})
+	writeJSON(w, http.StatusOK, map[string]string{"version": version.Hasura, "server_type": version.ServerType, "strata_version": version.Version})
 }
 
 // serverConfig answers GET /v1alpha1/config (admins only, see routes).
