@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql.LiveQueriesRefetchInterval, gql.LiveQueriesBatchSize = cfg.LiveQueriesRefetchInterval, cfg.LiveQueriesBatchSize
 	gql.StreamingQueriesRefetchInterval, gql.StreamingQueriesBatchSize = cfg.StreamingQueriesRefetchInterval, cfg.StreamingQueriesBatchSize
 	e.onShutdown = gql.Shutdown
-	restAPI := rest.New(e.cache, gql, resolver.Resolve, log)
+	restAPI := rest.New(e.cache, gql, server.Resolve(resolver), log)
 	explainAPI := explain.New(e.cache, gql, log)
 	explainAPI.ShowInternal = meta.ShowInternal
 	pgDump := pgdump.New(pgdump.Options{Cache: e.cache, LookupEnv: lookupEnv(dbURL),
@@ -172,6 +172,7 @@ func newResolver(cfg *config.Config, log *slog.Logger) (*auth.Resolver, error) {
 		JWT:              jwts,
 		Hook:             cfg.AuthHook,
 		HookMode:         cfg.AuthHookMode,
+		HookOmitRequest:  !cfg.AuthHookSendRequestBody,
 		Log:              log,
 	})
 	var ce *auth.ConfigError

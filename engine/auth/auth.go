@@ -46,6 +46,9 @@ type Session struct {
 	// webhook returned. Zero when unknown. A long-lived connection (a
 	// websocket) should end when it passes, as Hasura closes it.
 	Expires time.Time
+	// SetCookie are the Set-Cookie headers the auth webhook answered
+	// with; Hasura passes them on in the response to the client.
+	SetCookie []string
 }
 
 // IsAdmin reports whether the session acts as admin.
@@ -65,6 +68,10 @@ type Options struct {
 	// Hook is the auth webhook URL, HookMode "GET" (default) or "POST".
 	Hook     string
 	HookMode string
+	// HookOmitRequest keeps the GraphQL request out of a POST hook's body
+	// (HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY=false); see
+	// WithGraphQLRequest.
+	HookOmitRequest bool
 	// HTTPClient fetches JWK sets and calls the webhook; nil uses a client
 	// with a 30s timeout.
 	HTTPClient *http.Client
@@ -155,7 +162,7 @@ func NewResolver(o Options) (*Resolver, error) {
 		r.jwt = append(r.jwt, c)
 	}
 	if o.Hook != "" {
-		h, err := newWebhook(o.Hook, o.HookMode, client, log, r.now)
+		h, err := newWebhook(o.Hook, o.HookMode, !o.HookOmitRequest, client, log, r.now)
 		if err != nil {
 			return nil, err
 		}

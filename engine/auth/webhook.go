@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
 )
 
@@ -48,27 +49,30 @@ var hookIgnoredHeaders = []string{
 type webhook struct {
 	url  string
 	post bool
-	http *http.Client
-	log  *slog.Logger
-	now  func() time.Time
+	// sendRequest: a POST hook is sent the GraphQL request (hookrequest.go).
+	sendRequest bool
+	http        *http.Client
+	log         *slog.Logger
+	now         func() time.Time
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]hookEntry
 }
 
 type hookEntry struct {
-	role     string
-	vars     map[string]string
-	expires  time.Time // Session.Expires: what the hook's body said
-	cacheEnd time.Time // when the entry stops being used
+	role      string
+	vars      map[string]string
+	setCookie []string  // the hook's Set-Cookie headers, passed on to the client
+	expires   time.Time // Session.Expires: what the hook's body said
+	cacheEnd  time.Time // when the entry stops being used
 }
 
-func newWebhook(rawURL, mode string, client *http.Client, log *slog.Logger, now func() time.Time) (*webhook, error) {
+func newWebhook(rawURL, mode string, sendRequest bool, client *http.Client, log *slog.Logger, now func() time.Time) (*webhook, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("HASURA_GRAPHQL_AUTH_HOOK: expected an http or https URL")
 	}
-	w := &webhook{url: rawURL, http: client, log: log, now: now, cache: map[[sha256.Size]byte]hookEntry{}}
+	w := &webhook{url: rawURL, sendRequest: sendRequest, http: client, log: log, now: now, cache: map[[sha256.Size]byte]hookEntry{}}
 	switch strings.ToUpper(mode) {
 	case "", "GET":
 	case "POST":
@@ -79,19 +83,23 @@ func newWebhook(rawURL, mode string, client *http.Client, log *slog.Logger, now 
 	return w, nil
 }
 
-// hookRequest is the POST body. Request is the GraphQL request in Hasura;
-// Resolve does not see the body, so it is always null here.
+// hookRequest is the POST body. Request is left out when the hook is not
+// to be sent it, and null when there is none.
 type hookRequest struct {
 	Headers map[string]string `json:"headers"`
-	Request json.RawMessage   `json:"request"`
+	Request json.RawMessage   `json:"request,omitempty"`
 }
 
 func (w *webhook) resolve(ctx context.Context, h http.Header) (*Session, *apierr.Error) {
-	fwd, key := w.forwarded(h)
+	var gqlReq json.RawMessage
+	if w.post && w.sendRequest {
+		gqlReq = hookRequestBody(ctx)
+	}
+	fwd, key := w.forwarded(h, gqlReq)
 	if s, ok := w.cached(key); ok {
 		return s, nil
 	}
-	req, err := w.request(ctx, h, fwd)
+	req, err := w.request(ctx, h, fwd, gqlReq)
 	if err != nil {
 		w.log.Error("auth webhook request failed", "type", "webhook-log", "url", w.url, "error", err.Error())
 		return nil, apierr.New(http.StatusInternalServerError, apierr.CodeUnexpected, "webhook authentication request failed")
@@ -134,14 +142,16 @@ func (w *webhook) resolve(ctx context.Context, h http.Header) (*Session, *apierr
 	}
 	now := w.now()
 	expires := bodyExpiry(fields, now, w.log)
-	w.store(key, hookEntry{role: role, vars: vars, expires: expires, cacheEnd: cacheEnd(expires, resp.Header, now)})
-	return &Session{Role: role, Vars: copyVars(vars), Expires: expires}, nil
+	cookies := resp.Header.Values("Set-Cookie")
+	w.store(key, hookEntry{role: role, vars: vars, setCookie: cookies, expires: expires, cacheEnd: cacheEnd(expires, resp.Header, now)})
+	return &Session{Role: role, Vars: copyVars(vars), Expires: expires, SetCookie: cookies}, nil
 }
 
-// forwarded picks the headers sent to the hook and hashes them into the
-// cache key: a different credential, or any other header the hook might
-// look at, is a different entry. Only the digest is kept.
-func (w *webhook) forwarded(h http.Header) (http.Header, [sha256.Size]byte) {
+// forwarded picks the headers sent to the hook and hashes them, and the
+// GraphQL request the hook is sent, into the cache key: a different
+// credential, any other header the hook might look at, or another
+// operation is a different entry. Only the digest is kept.
+func (w *webhook) forwarded(h http.Header, gqlReq []byte) (http.Header, [sha256.Size]byte) {
 	fwd := http.Header{}
 	for k, vs := range h {
 		if w.post || !slices.Contains(hookIgnoredHeaders, http.CanonicalHeaderKey(k)) {
@@ -160,12 +170,13 @@ func (w *webhook) forwarded(h http.Header) (http.Header, [sha256.Size]byte) {
 			fmt.Fprintf(d, "%d:%s%d:%s", len(k), k, len(v), v)
 		}
 	}
+	fmt.Fprintf(d, "request %d:%s", len(gqlReq), gqlReq)
 	var key [sha256.Size]byte
 	d.Sum(key[:0])
 	return fwd, key
 }
 
-func (w *webhook) request(ctx context.Context, h, fwd http.Header) (*http.Request, error) {
+func (w *webhook) request(ctx context.Context, h, fwd http.Header, gqlReq json.RawMessage) (*http.Request, error) {
 	if !w.post {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url, nil)
 		if err != nil {
@@ -177,13 +188,13 @@ func (w *webhook) request(ctx context.Context, h, fwd http.Header) (*http.Reques
 		setDefaultHeaders(req.Header)
 		return req, nil
 	}
-	payload := hookRequest{Headers: map[string]string{}, Request: json.RawMessage("null")}
+	payload := hookRequest{Headers: map[string]string{}, Request: gqlReq}
 	for k, vs := range h {
 		if len(vs) > 0 {
 			payload.Headers[k] = vs[len(vs)-1] // one value per name, as Hasura's map holds
 		}
 	}
-	b, err := json.Marshal(payload)
+	b, err := aeson.Marshal(payload)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +280,7 @@ func (w *webhook) cached(key [sha256.Size]byte) (*Session, bool) {
 		delete(w.cache, key)
 		return nil, false
 	}
-	return &Session{Role: e.role, Vars: copyVars(e.vars), Expires: e.expires}, true
+	return &Session{Role: e.role, Vars: copyVars(e.vars), Expires: e.expires, SetCookie: e.setCookie}, true
 }
 
 func (w *webhook) store(key [sha256.Size]byte, e hookEntry) {

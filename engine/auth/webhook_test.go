@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,8 +142,99 @@ func TestWebhookPOST(t *testing.T) {
 	if payload.Headers["Authorization"] != "Bearer opaque-session-token" || payload.Headers["X-Hasura-Role"] != "editor" || payload.Headers["Origin"] != "https://app.example" {
 		t.Errorf("headers sent %v", payload.Headers)
 	}
+	// Not a GraphQL request (a metadata call, say): null, as Hasura sends.
 	if !strings.Contains(string(body), `"request":null`) {
 		t.Errorf("request member: %s", body)
+	}
+}
+
+// TestWebhookPOSTRequest: a POST hook is sent the GraphQL request it
+// authorizes as Hasura encodes it (GQLReq: operationName, query,
+// variables, nothing else, null members left out; a batch as a list),
+// null for a body that is not a GraphQL request, and nothing at all when
+// HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY is false.
+func TestWebhookPOSTRequest(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"single", `{"query":"query Q($id: Int) { a(id: $id) { b } }", "variables": { "id": 1 }, "operationName": "Q", "extensions": {"x": 1}}`,
+			`{"operationName":"Q","query":"query Q($id: Int) { a(id: $id) { b } }","variables":{"id":1}}`},
+		{"null members", `{"query":"{ a }","variables":null,"operationName":null}`, `{"query":"{ a }"}`},
+		{"no HTML escaping", `{"query":"{ a(where: {b: {_like: \"<&>\"}}) }"}`, `{"query":"{ a(where: {b: {_like: \"<&>\"}}) }"}`},
+		{"batch", `[{"query":"{ a }"},{"query":"{ b }","variables":{}}]`, `[{"query":"{ a }"},{"query":"{ b }","variables":{}}]`},
+		{"no query", `{"variables":{}}`, `null`},
+		{"variables not an object", `{"query":"{ a }","variables":[1]}`, `null`},
+		{"not JSON", `{"query":`, `null`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hook := newHookServer(t)
+			r := hookResolver(t, newClock(), hook.URL, "POST", nil)
+			ctx := WithGraphQLRequest(context.Background(), []byte(tc.body))
+			if _, err := r.Resolve(ctx, clientHeaders()); err != nil {
+				t.Fatal(err)
+			}
+			_, _, body := hook.received()
+			var payload struct{ Request json.RawMessage }
+			if err := json.Unmarshal(body, &payload); err != nil {
+				t.Fatalf("%v: %s", err, body)
+			}
+			if string(payload.Request) != tc.want {
+				t.Errorf("request sent\n got %s\nwant %s", payload.Request, tc.want)
+			}
+		})
+	}
+
+	t.Run("not sent", func(t *testing.T) {
+		hook := newHookServer(t)
+		r, err := NewResolver(Options{AdminSecrets: []string{adminSecret}, Hook: hook.URL, HookMode: "POST", HookOmitRequest: true, Now: newClock().Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := WithGraphQLRequest(context.Background(), []byte(`{"query":"{ a }"}`))
+		if _, err := r.Resolve(ctx, clientHeaders()); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, body := hook.received(); strings.Contains(string(body), `"request"`) {
+			t.Errorf("the request was sent: %s", body)
+		}
+	})
+}
+
+// TestWebhookCacheKeyedByRequest: a POST hook that is sent the request
+// may answer differently per operation, so a cached answer is reused
+// only for the same credentials and the same request.
+func TestWebhookCacheKeyedByRequest(t *testing.T) {
+	hook := newHookServer(t)
+	hook.respond(200, `{"X-Hasura-Role":"user","Cache-Control":"max-age=60"}`)
+	r := hookResolver(t, newClock(), hook.URL, "POST", nil)
+	for _, q := range []string{`{"query":"{ a }"}`, `{"query":"{ a }"}`, `{"query":"{ b }"}`} {
+		if _, err := r.Resolve(WithGraphQLRequest(context.Background(), []byte(q)), clientHeaders()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := hook.hits.Load(); n != 2 {
+		t.Errorf("the hook was called %d times for two distinct requests, want 2", n)
+	}
+}
+
+// TestWebhookSetCookie: the hook's Set-Cookie headers come back with the
+// session, from a cached answer too, for the server to pass on.
+func TestWebhookSetCookie(t *testing.T) {
+	hook := newHookServer(t)
+	hook.respond(200, `{"X-Hasura-Role":"user","Cache-Control":"max-age=60"}`)
+	hook.mu.Lock()
+	hook.respHdrs["Set-Cookie"] = []string{"sid=new; HttpOnly", "theme=dark"}
+	hook.mu.Unlock()
+	r := hookResolver(t, newClock(), hook.URL, "GET", nil)
+	for range 2 {
+		s, err := resolve(t, r, clientHeaders())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(s.SetCookie, []string{"sid=new; HttpOnly", "theme=dark"}) {
+			t.Errorf("Set-Cookie %q", s.SetCookie)
+		}
+	}
+	if n := hook.hits.Load(); n != 1 {
+		t.Errorf("%d hook calls, want 1 (the second from the cache)", n)
 	}
 }
 
@@ -308,7 +400,7 @@ func TestWebhookContext(t *testing.T) {
 
 func TestWebhookCacheBound(t *testing.T) {
 	clk := newClock()
-	w, err := newWebhook("http://hook.invalid", "GET", http.DefaultClient, slog.New(slog.DiscardHandler), clk.Now)
+	w, err := newWebhook("http://hook.invalid", "GET", true, http.DefaultClient, slog.New(slog.DiscardHandler), clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,16 +45,19 @@ type Config struct {
 	JWTSecrets          []string // HASURA_GRAPHQL_JWT_SECRETS: each element a raw JSON JWT configuration
 	AuthHook            string
 	AuthHookMode        string
-	CORSDomain          string
-	DisableCORS         bool
-	DevMode             bool
-	AdminInternalErrors bool
-	PGConnections       int
-	PGTimeout           time.Duration // pool acquire timeout
-	ConnectTimeout      time.Duration // first connection to a database at start
-	StringifyNumerics   bool
-	EnableConsole       bool   // serve the built-in console at /console (engine/console)
-	LocalPGDir          string // where the throwaway Postgres lives; "" = a temp dir
+	// AuthHookSendRequestBody: a POST auth hook is sent the GraphQL
+	// request (Hasura's default).
+	AuthHookSendRequestBody bool
+	CORSDomain              string
+	DisableCORS             bool
+	DevMode                 bool
+	AdminInternalErrors     bool
+	PGConnections           int
+	PGTimeout               time.Duration // pool acquire timeout
+	ConnectTimeout          time.Duration // first connection to a database at start
+	StringifyNumerics       bool
+	EnableConsole           bool   // serve the built-in console at /console (engine/console)
+	LocalPGDir              string // where the throwaway Postgres lives; "" = a temp dir
 	// PGMetaCryptoKey decrypts the X-Connection-Encrypted header of the
 	// /pg/ API (postgres-meta's CRYPTO_KEY); empty refuses the header.
 	PGMetaCryptoKey string
@@ -161,6 +164,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) *Binder {
 	str(&b.jwtSecrets, "jwt-secrets", "HASURA_GRAPHQL_JWT_SECRETS", "", "further JWT configurations, as a JSON list")
 	str(&cfg.AuthHook, "auth-hook", "HASURA_GRAPHQL_AUTH_HOOK", "", "authentication webhook URL")
 	str(&cfg.AuthHookMode, "auth-hook-mode", "HASURA_GRAPHQL_AUTH_HOOK_MODE", "GET", "GET or POST")
+	boolean(&cfg.AuthHookSendRequestBody, "auth-hook-send-request-body", "HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY", true, "send the GraphQL request to a POST auth hook")
 	str(&cfg.CORSDomain, "cors-domain", "HASURA_GRAPHQL_CORS_DOMAIN", "*", "allowed CORS origins, comma-separated, wildcards allowed")
 	boolean(&cfg.DisableCORS, "disable-cors", "HASURA_GRAPHQL_DISABLE_CORS", false, "do not send CORS headers")
 	boolean(&cfg.DevMode, "dev-mode", "HASURA_GRAPHQL_DEV_MODE", false, "show internal error detail")

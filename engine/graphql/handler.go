@@ -274,14 +274,16 @@ func (e *Engine) Handler(resolve func(context.Context, http.Header) (*auth.Sessi
 			apierr.WriteREST(w, apierr.New(http.StatusNotFound, apierr.CodeNotFound, "resource does not exist"), false)
 			return
 		}
-		sess, aerr := resolve(r.Context(), r.Header)
-		if aerr != nil {
-			apierr.WriteGraphQL(w, aerr, realStatus, false)
-			return
-		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 		if err != nil {
 			apierr.WriteGraphQL(w, apierr.New(http.StatusBadRequest, apierr.CodeInvalidJSON, "could not read the request body"), realStatus, false)
+			return
+		}
+		// The body is read first, as Hasura reads it: a POST auth hook is
+		// sent the request it authorizes.
+		sess, aerr := resolve(auth.WithGraphQLRequest(r.Context(), body), r.Header)
+		if aerr != nil {
+			apierr.WriteGraphQL(w, aerr, realStatus, false)
 			return
 		}
 		status, out := e.serve(r.Context(), sess, body, relay)

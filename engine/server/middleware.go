@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -89,7 +90,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		entry := &reqlog.Entry{}
-		r = r.WithContext(reqlog.NewContext(r.Context(), entry))
+		r = r.WithContext(context.WithValue(reqlog.NewContext(r.Context(), entry), responseHeaderKey{}, w.Header()))
 		var body *timedBody
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &timedBody{ReadCloser: r.Body}

@@ -192,14 +192,41 @@ func Annotate(ctx context.Context, role, operationName string) {
 	reqlog.Annotate(ctx, role, operationName)
 }
 
-// resolve authenticates a request and notes its session for the log.
+// resolve authenticates a request: see Resolve.
 func (s *Server) resolve(ctx context.Context, h http.Header) (*auth.Session, *apierr.Error) {
-	sess, err := s.deps.Auth.Resolve(ctx, h)
-	if err == nil {
-		reqlog.SetSession(ctx, sess.Role, sess.Vars)
-	}
-	return sess, err
+	return authenticate(s.deps.Auth, ctx, h)
 }
+
+// Resolve is how every handler authenticates, those built outside the
+// server (REST) included: the session is noted for the request's log
+// line, and the auth webhook's Set-Cookie headers go out with the answer,
+// as Hasura passes them on.
+func Resolve(a *auth.Resolver) func(context.Context, http.Header) (*auth.Session, *apierr.Error) {
+	return func(ctx context.Context, h http.Header) (*auth.Session, *apierr.Error) {
+		return authenticate(a, ctx, h)
+	}
+}
+
+func authenticate(a *auth.Resolver, ctx context.Context, h http.Header) (*auth.Session, *apierr.Error) {
+	sess, err := a.Resolve(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	reqlog.SetSession(ctx, sess.Role, sess.Vars)
+	if len(sess.SetCookie) > 0 {
+		if out, ok := ctx.Value(responseHeaderKey{}).(http.Header); ok {
+			for _, c := range sess.SetCookie {
+				out.Add("Set-Cookie", c)
+			}
+		}
+	}
+	return sess, nil
+}
+
+// responseHeaderKey holds, in a request's context, the header of its
+// response (set by observe), for authenticate to add the hook's cookies
+// to before the handler writes.
+type responseHeaderKey struct{}
 
 // methods maps HTTP methods to handlers for one path. Like Hasura, a path
 // asked with a method it does not serve is "resource does not exist".
