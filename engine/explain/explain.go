@@ -154,7 +154,7 @@ func (h *Handler) explain(ctx context.Context, req *request, sess *auth.Session)
 			if aerr != nil {
 				return nil, aerr
 			}
-			sql := f.SQL
+			sql := inlineParams(f.SQL, f.Args)
 			out.SQL, out.Plan = &sql, lines
 		}
 		return out, nil
@@ -167,7 +167,7 @@ func (h *Handler) explain(ctx context.Context, req *request, sess *auth.Session)
 			if aerr != nil {
 				return nil, aerr
 			}
-			sql := f.SQL
+			sql := inlineParams(f.SQL, f.Args)
 			p.SQL, p.Plan = &sql, lines
 		}
 		out = append(out, p)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,18 +72,21 @@ func explainQuery(t *testing.T, c client, body string) []fieldPlan {
 	return plans
 }
 
-// The SQL is the statement the engine runs: run by hand with the session
-// as $1, it gives what /v1/graphql answers for the field.
+// The SQL is the statement the engine runs, its parameters (the session,
+// the request's values) written in as literals, as Hasura shows it: run
+// by hand as it is, it gives what /v1/graphql answers for the field.
 func TestExplainGivesTheEnginesSQL(t *testing.T) {
 	c, e := start(t, nil)
-	plans := explainQuery(t, c, `{"query":{"query":"query q { user(order_by: {id: asc}) { id name } n: __typename  total: user_aggregate { aggregate { count } } }","operationName":"q"}}`)
+	const query = `query q($skip: [String!]) { user(order_by: {id: asc}, where: {name: {_nin: $skip}, _not: {name: {_eq: \"O'Hara $1\"}}}) { id name } n: __typename  total: user_aggregate { aggregate { count } } }`
+	const variables = `{"skip":["Bob","it's"]}`
+	plans := explainQuery(t, c, `{"query":{"query":"`+query+`","variables":`+variables+`,"operationName":"q"}}`)
 	if len(plans) != 3 || plans[0].Field != "user" || plans[1].Field != "n" || plans[2].Field != "total" {
 		t.Fatalf("fields: %+v", plans)
 	}
 	if plans[1].SQL != nil || plans[1].Plan != nil {
 		t.Errorf("__typename has no SQL: %+v", plans[1])
 	}
-	status, out := c.post("/v1/graphql", nil, `{"query":"query q { user(order_by: {id: asc}) { id name } n: __typename  total: user_aggregate { aggregate { count } } }"}`)
+	status, out := c.post("/v1/graphql", nil, `{"query":"`+query+`","variables":`+variables+`}`)
 	if status != 200 {
 		t.Fatalf("graphql: %d %s", status, out)
 	}
@@ -99,8 +103,11 @@ func TestExplainGivesTheEnginesSQL(t *testing.T) {
 		if p.SQL == nil || len(p.Plan) == 0 {
 			t.Fatalf("%s: no SQL or plan: %+v", p.Field, p)
 		}
+		if params.MatchString(*p.SQL) {
+			t.Errorf("%s: parameters left in %s", p.Field, *p.SQL)
+		}
 		var got string
-		if err := conn.QueryRow(context.Background(), *p.SQL, `{"x-hasura-role":"admin"}`).Scan(&got); err != nil {
+		if err := conn.QueryRow(context.Background(), *p.SQL).Scan(&got); err != nil {
 			t.Fatalf("%s: running %s: %v", p.Field, *p.SQL, err)
 		}
 		if !sameJSON(got, string(gql.Data[p.Field])) {
@@ -112,6 +119,10 @@ func TestExplainGivesTheEnginesSQL(t *testing.T) {
 		t.Errorf("plan of user: %q", plans[0].Plan)
 	}
 }
+
+// params finds a $n parameter outside quotes (the test's one quoted $1
+// is in a string literal).
+var params = regexp.MustCompile(`^(?:[^'"$]|'(?:[^']|'')*'|"(?:[^"]|"")*")*\$[0-9]`)
 
 func sameJSON(a, b string) bool {
 	var x, y any
@@ -126,8 +137,8 @@ func TestExplainForARole(t *testing.T) {
 	if len(plans) != 1 || plans[0].SQL == nil {
 		t.Fatalf("%+v", plans)
 	}
-	if !strings.Contains(*plans[0].SQL, "x-hasura-user-id") {
-		t.Errorf("the permission filter is not in the SQL: %s", *plans[0].SQL)
+	if !strings.Contains(*plans[0].SQL, "x-hasura-user-id") || !strings.Contains(*plans[0].SQL, "'Zed'") {
+		t.Errorf("the permission filter or the variable is not in the SQL: %s", *plans[0].SQL)
 	}
 	plan := strings.Join(plans[0].Plan, "\n")
 	if !strings.Contains(plan, "id = 1") || !strings.Contains(plan, "'Zed'") {
