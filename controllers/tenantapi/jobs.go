@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -581,11 +578,10 @@ func (s *Server) evaluate(ctx context.Context, job *Job, task string, p *stratav
 	switch task {
 	case TaskApplyMigration:
 		if stalled != nil && stalled.Reason == stratav1alpha1.ReasonMigrationFailed && strings.Contains(stalled.Message, short(job.Commit)) {
-			msg := stalled.Message
-			if detail := s.migrationError(ctx, job, p, token, msg); detail != "" {
-				msg += "; " + detail
-			}
-			return failed("%s", msg)
+			// The condition carries the engine's answer, Postgres' own
+			// error included (the operator's client reads the internal
+			// detail admins get).
+			return failed("%s", stalled.Message)
 		}
 		if applied {
 			return succeeded(map[string]any{"commit": job.Commit, "migrations": len(job.Migrations)})
@@ -686,73 +682,6 @@ func (s *Server) migrationsRecorded(ctx context.Context, p *stratav1alpha1.Proje
 		return false, err
 	}
 	return len(have) == len(versions), nil
-}
-
-var failedMigrationRE = regexp.MustCompile(`migration (\d+)_\S+ on source "default"`)
-
-// migrationError finds Postgres's own error for the migration a
-// MigrationFailed condition names: the engine's answer, as the condition
-// carries it, says only "query execution failed". The migration is
-// replayed once on the tenant's database, as the tenant's role, in a
-// transaction that is always rolled back (it failed in the engine's
-// transaction already, so nothing of it was kept there either). Only
-// migrations of the source "default" (the tenant's database) are
-// replayed; "" when there is nothing to add.
-func (s *Server) migrationError(ctx context.Context, job *Job, p *stratav1alpha1.Project, token, message string) string {
-	m := failedMigrationRE.FindStringSubmatch(message)
-	if m == nil {
-		return ""
-	}
-	version, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil {
-		return ""
-	}
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	co, err := hasuraproject.Fetch(fctx, hasuraproject.Repository{URL: job.RepoURL, Revision: job.Commit, Password: token})
-	if err != nil {
-		return ""
-	}
-	proj, err := hasuraproject.Load(co.FS, job.Directory)
-	if err != nil {
-		return ""
-	}
-	var up string
-	for _, mig := range proj.Migrations {
-		if mig.Source == "default" && mig.Version == version {
-			up = mig.Up
-		}
-	}
-	var sec corev1.Secret
-	if up == "" || s.r.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: dbSecretName(p.Name)}, &sec) != nil {
-		return ""
-	}
-	conn, err := pgx.Connect(fctx, string(sec.Data[databaseURLKey]))
-	if err != nil {
-		return ""
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	tx, err := conn.Begin(fctx)
-	if err != nil {
-		return ""
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(fctx, "SET LOCAL statement_timeout = '60s'"); err != nil {
-		return ""
-	}
-	_, err = tx.Exec(fctx, up)
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return ""
-	}
-	out := "Postgres: " + pgErr.Message
-	if pgErr.Detail != "" {
-		out += " (" + pgErr.Detail + ")"
-	}
-	if pgErr.Hint != "" {
-		out += "; hint: " + pgErr.Hint
-	}
-	return redactURL(out + " (SQLSTATE " + pgErr.Code + ")")
 }
 
 func short(commit string) string { return commit[:min(len(commit), 12)] }
