@@ -36,11 +36,11 @@ type builder struct {
 	tables  []*Table
 	byName  map[string]map[metadata.QualifiedName]*Table // source -> selectable table
 	all     map[string]map[metadata.QualifiedName]*Table // source -> any table with a permission
-	root    []*ast.FieldDefinition
-	mroot   []*ast.FieldDefinition // mutation_root
-	seen    map[string]bool        // root field names taken
-	cust    *customizing           // the sources' customizations
-	sroot   []*streamField         // subscription_root's own fields (stream.go)
+	root    []*ast.FieldDefinition                       // query_root
+	mroot   []*ast.FieldDefinition                       // mutation_root
+	sroot   []*ast.FieldDefinition                       // subscription_root
+	seen    map[string]bool                              // root field names taken
+	cust    *customizing                                 // the sources' customizations
 }
 
 // build derives the schema of a role from the sources.
@@ -72,6 +72,7 @@ func build(sources []*Source, role string, relay bool) *Schema {
 	for _, src := range sources {
 		b.rootFieldsOf(src)
 	}
+	b.nodeField()
 	for _, src := range sources {
 		b.streamFieldsOf(src)
 	}
@@ -650,8 +651,9 @@ func (b *builder) enumType(name string, values []EnumValue) {
 	b.define(d)
 }
 
-// rootFieldsOf adds the query root fields of a source's tables and
-// functions.
+// rootFieldsOf adds the query and subscription root fields of a
+// source's tables and functions, each where the role's select permission
+// lets it go (rootfields.go).
 func (b *builder) rootFieldsOf(src *Source) {
 	for _, mt := range src.Metadata.Tables {
 		t := b.byName[src.Name][mt.Table]
@@ -664,16 +666,15 @@ func (b *builder) rootFieldsOf(src *Source) {
 			if len(t.PK) == 0 {
 				continue
 			}
-			fn, comment := cfg.rootField("select", name)
-			_ = fn
-			b.connection(t, name+"_connection", comment, RootConnection, nil)
+			_, comment := cfg.rootField("select", name)
+			b.connection(t, name+"_connection", comment, RootConnection, nil, t.rootsOf(selectRootField))
 			continue
 		}
 		sel, c1 := cfg.rootField("select", name)
-		b.addRoot(&ast.FieldDefinition{Name: sel, Description: orDefault(c1, fmt.Sprintf("fetch data from the table: %q", t.Name.Name)), Arguments: b.selectArgs(t), Type: nnListNN(t.TypeName)}, &Field{Kind: RootSelect, Table: t})
+		b.addRoot(&ast.FieldDefinition{Name: sel, Description: orDefault(c1, fmt.Sprintf("fetch data from the table: %q", t.Name.Name)), Arguments: b.selectArgs(t), Type: nnListNN(t.TypeName)}, &Field{Kind: RootSelect, Table: t}, t.rootsOf(selectRootField))
 		if t.AllowAggregations {
 			agg, c2 := cfg.rootField("select_aggregate", name+"_aggregate")
-			b.addRoot(&ast.FieldDefinition{Name: agg, Description: orDefault(c2, fmt.Sprintf("fetch aggregated fields from the table: %q", t.Name.Name)), Arguments: b.selectArgs(t), Type: nnNamed(t.Derived("_aggregate"))}, &Field{Kind: RootAggregate, Table: t})
+			b.addRoot(&ast.FieldDefinition{Name: agg, Description: orDefault(c2, fmt.Sprintf("fetch aggregated fields from the table: %q", t.Name.Name)), Arguments: b.selectArgs(t), Type: nnNamed(t.Derived("_aggregate"))}, &Field{Kind: RootAggregate, Table: t}, t.rootsOf(selectAggregateRootField))
 		}
 		if len(t.PK) > 0 {
 			pk, c3 := cfg.rootField("select_by_pk", name+"_by_pk")
@@ -681,7 +682,7 @@ func (b *builder) rootFieldsOf(src *Source) {
 			for _, c := range t.PK {
 				args = append(args, arg(c.Field, nonNull(b.columnType(c)), ""))
 			}
-			b.addRoot(&ast.FieldDefinition{Name: pk, Description: orDefault(c3, fmt.Sprintf("fetch data from the table: %q using primary key columns", t.Name.Name)), Arguments: args, Type: named(t.TypeName)}, &Field{Kind: RootByPK, Table: t})
+			b.addRoot(&ast.FieldDefinition{Name: pk, Description: orDefault(c3, fmt.Sprintf("fetch data from the table: %q using primary key columns", t.Name.Name)), Arguments: args, Type: named(t.TypeName)}, &Field{Kind: RootByPK, Table: t}, t.rootsOf(selectByPKRootField))
 		}
 	}
 	b.functionsOf(src)
@@ -694,17 +695,26 @@ func orDefault(s *string, def string) string {
 	return def
 }
 
-func (b *builder) addRoot(fd *ast.FieldDefinition, f *Field) {
-	if b.customRoot("query_root", fd, f) || b.seen[fd.Name] || !IsName(fd.Name) {
+// addRoot adds a query or subscription root field (or both, as in says).
+// Its name is taken in both roots either way: Hasura names them alike.
+func (b *builder) addRoot(fd *ast.FieldDefinition, f *Field, in roots) {
+	parents := in.parents()
+	if len(parents) == 0 || b.customRoot(fd, f, parents...) || b.seen[fd.Name] || !IsName(fd.Name) {
 		return
 	}
 	b.seen[fd.Name] = true
-	b.root = append(b.root, fd)
-	b.mean("query_root", fd.Name, f)
+	if in.query {
+		b.root = append(b.root, fd)
+		b.mean("query_root", fd.Name, f)
+	}
+	if in.subscription {
+		b.sroot = append(b.sroot, fd)
+		b.mean("subscription_root", fd.Name, f)
+	}
 }
 
 func (b *builder) addMutation(fd *ast.FieldDefinition, f *Field) {
-	if b.customRoot("mutation_root", fd, f) || b.seen["mutation_root."+fd.Name] || !IsName(fd.Name) {
+	if b.customRoot(fd, f, "mutation_root") || b.seen["mutation_root."+fd.Name] || !IsName(fd.Name) {
 		return
 	}
 	b.seen["mutation_root."+fd.Name] = true
@@ -723,13 +733,13 @@ func (b *builder) finish() *Schema {
 	if len(b.mroot) > 0 {
 		b.types["mutation_root"] = &ast.Definition{Kind: ast.Object, Name: "mutation_root", Fields: b.mroot}
 	}
-	sub := &ast.Definition{Kind: ast.Object, Name: "subscription_root", Fields: b.root}
-	if !b.relay && len(b.s.Fields["query_root"]) > 0 {
-		b.types["subscription_root"] = sub
-		b.s.Fields["subscription_root"] = b.s.Fields["query_root"]
-		b.addStreamFields(sub)
+	// As in Hasura, no subscription field means no subscription_root.
+	// The relay schema serves no subscriptions yet.
+	if !b.relay && len(b.sroot) > 0 {
+		b.types["subscription_root"] = &ast.Definition{Kind: ast.Object, Name: "subscription_root", Fields: b.sroot}
+	} else {
+		delete(b.s.Fields, "subscription_root")
 	}
-	b.namespaceSubscriptions()
 	for _, s := range []string{"Int", "String", "Boolean", "Float"} {
 		b.scalars[s] = true
 	}

@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"maps"
-
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/strata-dev/strata/engine/metadata"
@@ -48,11 +46,13 @@ type customizing struct {
 	order      []string                    // sources with a namespace, in build order
 }
 
-// namespaceFields collects the root fields of a namespaced source.
+// namespaceFields collects the root fields of a namespaced source, by
+// the root type they would be on (query_root, mutation_root,
+// subscription_root).
 type namespaceFields struct {
-	name            string
-	query, mutation ast.FieldList
-	seen            map[string]bool
+	name   string
+	fields map[string]ast.FieldList
+	seen   map[string]bool
 }
 
 func newCustomizing(sources []*Source) *customizing {
@@ -84,11 +84,11 @@ func (b *builder) typeName(source, name string) string {
 	return b.cust.namer(source).name(name)
 }
 
-// customRoot renames a source's root field (parent "query_root" or
-// "mutation_root") as its customization says. When the source has a
-// namespace the field goes there instead of on parent, and customRoot
-// reports true: the caller adds nothing.
-func (b *builder) customRoot(parent string, fd *ast.FieldDefinition, f *Field) bool {
+// customRoot renames a source's root field as its customization says
+// and, when the source has a namespace, puts it there, under each of
+// parents (query_root, mutation_root, subscription_root), reporting true:
+// the caller adds nothing.
+func (b *builder) customRoot(fd *ast.FieldDefinition, f *Field, parents ...string) bool {
 	if f.Table == nil {
 		return false // not a source's field (relay's node)
 	}
@@ -100,22 +100,19 @@ func (b *builder) customRoot(parent string, fd *ast.FieldDefinition, f *Field) b
 	}
 	nf := b.cust.namespaces[f.Table.Source]
 	if nf == nil {
-		nf = &namespaceFields{name: ns, seen: map[string]bool{}}
+		nf = &namespaceFields{name: ns, fields: map[string]ast.FieldList{}, seen: map[string]bool{}}
 		b.cust.namespaces[f.Table.Source] = nf
 		b.cust.order = append(b.cust.order, f.Table.Source)
 	}
-	key := parent + "." + fd.Name
-	if nf.seen[key] || !IsName(fd.Name) {
-		return true
+	for _, parent := range parents {
+		key := parent + "." + fd.Name
+		if nf.seen[key] || !IsName(fd.Name) {
+			continue
+		}
+		nf.seen[key] = true
+		nf.fields[parent] = append(nf.fields[parent], fd)
+		b.mean(b.namespaceType(f.Table.Source, parent), fd.Name, f)
 	}
-	nf.seen[key] = true
-	typ := b.namespaceType(f.Table.Source, parent)
-	if parent == "mutation_root" {
-		nf.mutation = append(nf.mutation, fd)
-	} else {
-		nf.query = append(nf.query, fd)
-	}
-	b.mean(typ, fd.Name, f)
 	return true
 }
 
@@ -131,55 +128,29 @@ func (b *builder) namespaceType(source, root string) string {
 	return b.typeName(source, b.cust.of(source).Namespace()+namespaceSuffixes[root])
 }
 
-// addNamespaces puts each namespace with fields on query_root and
-// mutation_root, as a field of its own object type.
+// addNamespaces puts each namespace with fields on query_root,
+// mutation_root and subscription_root, as a field of its own object type
+// in each.
 func (b *builder) addNamespaces() {
 	for _, source := range b.cust.order {
 		nf := b.cust.namespaces[source]
 		for _, root := range []struct {
-			name   string
-			fields ast.FieldList
-			list   *[]*ast.FieldDefinition
-		}{{"query_root", nf.query, &b.root}, {"mutation_root", nf.mutation, &b.mroot}} {
+			name string
+			list *[]*ast.FieldDefinition
+		}{{"query_root", &b.root}, {"mutation_root", &b.mroot}, {"subscription_root", &b.sroot}} {
+			fields := nf.fields[root.name]
 			key := nf.name
-			if root.name == "mutation_root" {
-				key = "mutation_root." + key
+			if root.name != "query_root" {
+				key = root.name + "." + key
 			}
-			if len(root.fields) == 0 || b.seen[key] {
+			if len(fields) == 0 || b.seen[key] {
 				continue
 			}
 			b.seen[key] = true
 			typ := b.namespaceType(source, root.name)
-			b.define(&ast.Definition{Kind: ast.Object, Name: typ, Fields: root.fields})
+			b.define(&ast.Definition{Kind: ast.Object, Name: typ, Fields: fields})
 			*root.list = append(*root.list, &ast.FieldDefinition{Name: nf.name, Type: nnNamed(typ)})
 			b.mean(root.name, nf.name, &Field{Kind: RootNamespace, Namespace: &Namespace{Source: source, TypeName: typ}})
 		}
 	}
-}
-
-// namespaceSubscriptions gives subscription_root's namespace fields
-// their own <namespace>_subscription types (the same fields as the
-// query's).
-func (b *builder) namespaceSubscriptions() {
-	sub := b.types["subscription_root"]
-	if sub == nil || len(b.cust.order) == 0 {
-		return
-	}
-	meanings := maps.Clone(b.s.Fields["subscription_root"])
-	fields := make(ast.FieldList, 0, len(sub.Fields))
-	for _, fd := range sub.Fields {
-		f := meanings[fd.Name]
-		if f == nil || f.Kind != RootNamespace {
-			fields = append(fields, fd)
-			continue
-		}
-		typ := b.namespaceType(f.Namespace.Source, "subscription_root")
-		query := b.types[f.Namespace.TypeName]
-		b.define(&ast.Definition{Kind: ast.Object, Name: typ, Fields: append(ast.FieldList{}, query.Fields...)})
-		b.s.Fields[typ] = b.s.Fields[f.Namespace.TypeName]
-		fields = append(fields, &ast.FieldDefinition{Name: fd.Name, Type: nnNamed(typ)})
-		meanings[fd.Name] = &Field{Kind: RootNamespace, Namespace: &Namespace{Source: f.Namespace.Source, TypeName: typ}}
-	}
-	sub.Fields = fields
-	b.s.Fields["subscription_root"] = meanings
 }

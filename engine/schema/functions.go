@@ -118,7 +118,7 @@ func (b *builder) functionsOf(src *Source) {
 		f.FieldName = base
 		if b.relay && !mutation {
 			if len(f.Returns.PK) > 0 {
-				b.connection(f.Returns, base+"_connection", nil, RootFunctionConnection, f)
+				b.connection(f.Returns, base+"_connection", nil, RootFunctionConnection, f, everywhere)
 			}
 			continue
 		}
@@ -140,10 +140,12 @@ func (b *builder) functionsOf(src *Source) {
 			b.addMutation(&ast.FieldDefinition{Name: name, Description: desc, Arguments: args, Type: nnListNN(f.Returns.TypeName)}, &Field{Kind: RootFunction, Table: f.Returns, Function: f})
 			continue
 		}
-		b.addRoot(&ast.FieldDefinition{Name: name, Description: desc, Arguments: args, Type: nnListNN(f.Returns.TypeName)}, &Field{Kind: RootFunction, Table: f.Returns, Function: f})
+		// Function root fields ignore the return table's root field lists,
+		// as in Hasura (Schema.hs buildQueryAndSubscriptionFields).
+		b.addRoot(&ast.FieldDefinition{Name: name, Description: desc, Arguments: args, Type: nnListNN(f.Returns.TypeName)}, &Field{Kind: RootFunction, Table: f.Returns, Function: f}, everywhere)
 		if f.Returns.AllowAggregations && b.types[f.Returns.Derived("_aggregate")] != nil {
 			aname := rootName(cfg.CustomRootFields, "function_aggregate", base+"_aggregate")
-			b.addRoot(&ast.FieldDefinition{Name: aname, Description: fmt.Sprintf("execute function %q and query aggregates on result of table type %q", mf.Function.Name, f.Returns.Name.Name), Arguments: args, Type: nnNamed(f.Returns.Derived("_aggregate"))}, &Field{Kind: RootFunctionAggregate, Table: f.Returns, Function: f})
+			b.addRoot(&ast.FieldDefinition{Name: aname, Description: fmt.Sprintf("execute function %q and query aggregates on result of table type %q", mf.Function.Name, f.Returns.Name.Name), Arguments: args, Type: nnNamed(f.Returns.Derived("_aggregate"))}, &Field{Kind: RootFunctionAggregate, Table: f.Returns, Function: f}, everywhere)
 		}
 	}
 }

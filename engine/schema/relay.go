@@ -61,8 +61,8 @@ func (b *builder) connectionType(t *Table) string {
 	return conn
 }
 
-// connection adds a root connection field.
-func (b *builder) connection(t *Table, name string, comment *string, kind FieldKind, f *Function) {
+// connection adds a root connection field, to the roots in says.
+func (b *builder) connection(t *Table, name string, comment *string, kind FieldKind, f *Function, in roots) {
 	if b.types[t.TypeName] == nil {
 		return
 	}
@@ -78,10 +78,16 @@ func (b *builder) connection(t *Table, name string, comment *string, kind FieldK
 			args = append(args, arg("args", typ, ""))
 		}
 	}
-	b.addRoot(&ast.FieldDefinition{Name: name, Description: orDefault(comment, fmt.Sprintf("fetch data from the table: %q", t.Name.Name)), Arguments: args, Type: nnNamed(conn)}, &Field{Kind: kind, Table: t, Function: f})
-	if !b.seen["node"] {
-		b.seen["node"] = true
-		b.root = append(b.root, &ast.FieldDefinition{Name: "node", Arguments: ast.ArgumentDefinitionList{arg("id", nnNamed("ID"), "A globally unique id")}, Type: named("Node")})
-		b.mean("query_root", "node", &Field{Kind: RootNode})
+	b.addRoot(&ast.FieldDefinition{Name: name, Description: orDefault(comment, fmt.Sprintf("fetch data from the table: %q", t.Name.Name)), Arguments: args, Type: nnNamed(conn)}, &Field{Kind: kind, Table: t, Function: f}, in)
+}
+
+// nodeField adds the relay `node` root field once some table's rows are
+// nodes. It does not depend on the tables' connection fields: as in
+// Hasura, a permission hiding a table's root fields leaves its rows
+// reachable by id.
+func (b *builder) nodeField() {
+	if !b.relay || len(b.s.NodeTables) == 0 {
+		return
 	}
+	b.addRoot(&ast.FieldDefinition{Name: "node", Arguments: ast.ArgumentDefinitionList{arg("id", nnNamed("ID"), "A globally unique id")}, Type: named("Node")}, &Field{Kind: RootNode}, everywhere)
 }

@@ -23,7 +23,6 @@ package schema
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -33,19 +32,15 @@ import (
 // RootStream is a <table>_stream field of subscription_root.
 const RootStream FieldKind = 200
 
-// streamRootField is the key of a select permission's
-// subscription_root_fields that allows the stream field.
-const streamRootField = "select_stream"
-
-// streamFieldsOf adds the stream fields of a source's tables to the
-// fields subscription_root has beyond query_root's (b.sroot).
+// streamFieldsOf adds the stream fields of a source's tables to
+// subscription_root (b.sroot).
 func (b *builder) streamFieldsOf(src *Source) {
 	if b.relay {
 		return
 	}
 	for _, mt := range src.Metadata.Tables {
 		t := b.byName[src.Name][mt.Table]
-		if t == nil || b.types[t.TypeName] == nil || len(t.Columns) == 0 || !streamAllowed(t) {
+		if t == nil || b.types[t.TypeName] == nil || len(t.Columns) == 0 || !t.rootsOf(streamRootField).subscription {
 			continue
 		}
 		sc := b.cust.of(src.Name)
@@ -58,33 +53,18 @@ func (b *builder) streamFieldsOf(src *Source) {
 			continue
 		}
 		b.seen["subscription_root."+name] = true
-		b.sroot = append(b.sroot, &streamField{
-			def: &ast.FieldDefinition{
-				Name:        name,
-				Description: fmt.Sprintf("fetch data from the table in a streaming manner: %q", qualifiedText(t.Name)),
-				Arguments: ast.ArgumentDefinitionList{
-					arg("batch_size", nnNamed("Int"), "maximum number of rows returned in a single batch"),
-					arg("cursor", nonNull(listOf(named(b.streamCursorInput(t)))), "cursor to stream the results returned by the query"),
-					arg("where", named(t.Derived("_bool_exp")), "filter the rows returned"),
-				},
-				Type: nnListNN(t.TypeName),
+		b.sroot = append(b.sroot, &ast.FieldDefinition{
+			Name:        name,
+			Description: fmt.Sprintf("fetch data from the table in a streaming manner: %q", qualifiedText(t.Name)),
+			Arguments: ast.ArgumentDefinitionList{
+				arg("batch_size", nnNamed("Int"), "maximum number of rows returned in a single batch"),
+				arg("cursor", nonNull(listOf(named(b.streamCursorInput(t)))), "cursor to stream the results returned by the query"),
+				arg("where", named(t.Derived("_bool_exp")), "filter the rows returned"),
 			},
-			meaning: &Field{Kind: RootStream, Table: t},
+			Type: nnListNN(t.TypeName),
 		})
+		b.mean("subscription_root", name, &Field{Kind: RootStream, Table: t})
 	}
-}
-
-// streamField is a subscription_root field and what it means.
-type streamField struct {
-	def     *ast.FieldDefinition
-	meaning *Field
-}
-
-// streamAllowed: the role's select permission lets the table be streamed
-// (admin always may; subscription_root_fields, when given, must list
-// select_stream).
-func streamAllowed(t *Table) bool {
-	return t.perm == nil || t.perm.SubscriptionRootFields == nil || slices.Contains(t.perm.SubscriptionRootFields, streamRootField)
 }
 
 // streamCursorInput declares <table>_stream_cursor_input (and the types
@@ -111,24 +91,6 @@ func (b *builder) streamCursorInput(t *Table) string {
 		{Name: "ordering", Description: "cursor ordering", Type: named(ordering)},
 	}})
 	return name
-}
-
-// addStreamFields gives subscription_root (sub, which starts as
-// query_root's fields) its own fields, the streams.
-func (b *builder) addStreamFields(sub *ast.Definition) {
-	if len(b.sroot) == 0 {
-		return
-	}
-	sub.Fields = slices.Clone(sub.Fields)
-	meanings := make(map[string]*Field, len(b.s.Fields["query_root"])+len(b.sroot))
-	for k, f := range b.s.Fields["query_root"] {
-		meanings[k] = f
-	}
-	for _, f := range b.sroot {
-		sub.Fields = append(sub.Fields, f.def)
-		meanings[f.def.Name] = f.meaning
-	}
-	b.s.Fields["subscription_root"] = meanings
 }
 
 // qualifiedText names a table as Hasura's messages do: bare in public,
