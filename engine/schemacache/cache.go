@@ -55,6 +55,7 @@ type Cache struct {
 
 	cur       atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex
+	validator atomic.Pointer[Validator] // see SetValidator
 }
 
 // New builds an empty cache; call Rebuild before serving.
@@ -119,6 +120,9 @@ func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, catalogs map[s
 		}
 		ss.Pool, ss.Catalog = pool, cat
 		s.Inconsistent = append(s.Inconsistent, Check(src, cat)...)
+	}
+	if v := c.validator.Load(); v != nil {
+		s.Inconsistent = append(s.Inconsistent, (*v)(ctx, s)...)
 	}
 	return s
 }

@@ -67,6 +67,9 @@ const (
 
 func TestQueryCollectionsAllowlistAndRestEndpoints(t *testing.T) {
 	e := enginetest.Start(t, nil)
+	// Saved queries must fit the schema: author is what they query.
+	sql(t, e.DatabaseURL, `CREATE TABLE author (id int PRIMARY KEY, name text)`)
+	mustOK(t, e.URL, "/v1/query", `{"type":"track_table","args":{"schema":"public","name":"author"}}`)
 	v0, _ := exportV2(t, e.URL)
 
 	// The happy path, mixing both APIs.
@@ -106,7 +109,7 @@ func TestQueryCollectionsAllowlistAndRestEndpoints(t *testing.T) {
 
 	// A second collection, outside the allowlist and unused.
 	mustOK(t, e.URL, "/v1/query", `{"type":"create_query_collection","args":{"name":"c2","definition":{"queries":[]}}}`)
-	mustOK(t, e.URL, "/v1/metadata", `{"type":"create_query_collection","args":{"name":"subs","definition":{"queries":[{"name":"s","query":"subscription { author { id } }"},{"name":"two","query":"query a { x } query b { y }"}]}}}`)
+	mustOK(t, e.URL, "/v1/metadata", `{"type":"create_query_collection","args":{"name":"subs","definition":{"queries":[{"name":"s","query":"subscription { author { id } }"},{"name":"two","query":"query a { author { ...f } } fragment f on author { id }"}]}}}`)
 
 	endpointInternal := func(name, url, coll, query, reason string) string {
 		return fmt.Sprintf(`[{"definition":{"comment":null,"definition":{"query":{"collection_name":%q,"query_name":%q}},"methods":["GET"],"name":%q,"url":%q},"reason":%q,"name":"rest_endpoint %s","type":"rest_endpoint"}]`,
@@ -247,7 +250,7 @@ func TestQueryCollectionsAllowlistAndRestEndpoints(t *testing.T) {
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"drop_query_from_collection","args":{"collection_name":"c1","query_name":"q1"}}`)
 	expectSection(t, exportSections(t, e.URL), "query_collections",
 		fmt.Sprintf(`[{"name":"c1","definition":{"queries":[{"name":"q2","query":%q}]},"comment":"my queries"},`+
-			`{"name":"subs","definition":{"queries":[{"name":"s","query":"subscription { author { id } }"},{"name":"two","query":"query a { x } query b { y }"}]}}]`, q2))
+			`{"name":"subs","definition":{"queries":[{"name":"s","query":"subscription { author { id } }"},{"name":"two","query":"query a { author { ...f } } fragment f on author { id }"}]}}]`, q2))
 
 	// drop_collection_from_allowlist, then add it back scoped to roles.
 	mustOK(t, e.URL, "/v1/query", `{"type":"drop_collection_from_allowlist","args":{"collection":"c1"}}`)
@@ -281,11 +284,11 @@ func TestCollectionSectionsKeepUntouchedEntries(t *testing.T) {
 	e := enginetest.Start(t, nil)
 	_, md := exportV2(t, e.URL)
 	sources, _ := json.Marshal(md["sources"])
-	old := `{"name":"old","definition":{"queries":[{"name":"x","query":"query { a }","x-note":1}]},"x-owner":"ops"}`
+	old := `{"name":"old","definition":{"queries":[{"name":"x","query":"query { a: __typename }","x-note":1}]},"x-owner":"ops"}`
 	mustOK(t, e.URL, "/v1/metadata", fmt.Sprintf(`{"type":"replace_metadata","args":{"version":3,"sources":%s,"query_collections":[%s],"allowlist":[{"collection":"old"}]}}`, sources, old))
 	v0, _ := exportV2(t, e.URL)
 	out := mustOK(t, e.URL, "/v1/metadata", `{"type":"bulk","args":[
-	  {"type":"create_query_collection","args":{"name":"new","definition":{"queries":[{"name":"y","query":"query { b }"}]}}},
+	  {"type":"create_query_collection","args":{"name":"new","definition":{"queries":[{"name":"y","query":"query { b: __typename }"}]}}},
 	  {"type":"add_collection_to_allowlist","args":{"collection":"new"}}]}`)
 	if out != `[{"message":"success"},{"message":"success"}]` {
 		t.Fatalf("bulk: %s", out)
@@ -294,14 +297,14 @@ func TestCollectionSectionsKeepUntouchedEntries(t *testing.T) {
 		t.Errorf("a bulk is one change: %d -> %d", v0, v1)
 	}
 	s := exportSections(t, e.URL)
-	expectSection(t, s, "query_collections", `[`+old+`,{"name":"new","definition":{"queries":[{"name":"y","query":"query { b }"}]}}]`)
+	expectSection(t, s, "query_collections", `[`+old+`,{"name":"new","definition":{"queries":[{"name":"y","query":"query { b: __typename }"}]}}]`)
 	expectSection(t, s, "allowlist", `[{"collection":"old"},{"collection":"new","scope":{"global":true}}]`)
 
 	// A changed entry is rewritten; its queries keep their bytes.
-	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_query_to_collection","args":{"collection_name":"old","query_name":"z","query":"query { c }"}}`)
+	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_query_to_collection","args":{"collection_name":"old","query_name":"z","query":"query { c: __typename }"}}`)
 	expectSection(t, exportSections(t, e.URL), "query_collections",
-		`[{"name":"old","definition":{"queries":[{"name":"x","query":"query { a }","x-note":1},{"name":"z","query":"query { c }"}]}},`+
-			`{"name":"new","definition":{"queries":[{"name":"y","query":"query { b }"}]}}]`)
+		`[{"name":"old","definition":{"queries":[{"name":"x","query":"query { a: __typename }","x-note":1},{"name":"z","query":"query { c: __typename }"}]}},`+
+			`{"name":"new","definition":{"queries":[{"name":"y","query":"query { b: __typename }"}]}}]`)
 }
 
 func TestInheritedRoles(t *testing.T) {

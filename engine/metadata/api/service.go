@@ -39,8 +39,10 @@ type Service struct {
 	ShowInternal bool
 }
 
-// New builds a Service.
+// New builds a Service, and installs on cache the check of saved queries
+// its schema cache builds run (saved_queries.go).
 func New(st *store.Store, cache *schemacache.Cache, log *slog.Logger) *Service {
+	cache.SetValidator(context.Background(), validateSavedQueries)
 	return &Service{store: st, cache: cache, log: log, ShowInternal: true}
 }
 
@@ -128,6 +130,7 @@ func (s *Service) Run(ctx context.Context, ep endpoint, req *request) ([]byte, e
 		if err != nil {
 			return nil, err
 		}
+		tx.newlyFound = checksNewlyFound(req)
 		result, err := tx.exec(ctx, ep, req, "$")
 		if err == nil {
 			err = tx.commit(ctx, req.ResourceVersion)
@@ -193,6 +196,9 @@ type txn struct {
 	target string
 	// allowInconsistent: replace_metadata's allow_inconsistent_metadata.
 	allowInconsistent bool
+	// newlyFound: the request runs an operation whose new inconsistencies
+	// Hasura refuses with a 500 rather than a 400 (newly_found.go).
+	newlyFound bool
 	// sql holds the open run_sql transaction of each source: all the
 	// request's SQL commits together, after the metadata checks, or not
 	// at all.
@@ -316,7 +322,7 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 	}
 	after := t.svc.cache.Build(ctx, t.md, t.catalogs)
 	if !t.allowInconsistent {
-		if err := newInconsistencies(t.base.Inconsistent, after.Inconsistent, t.target); err != nil {
+		if err := newInconsistencies(t.base.Inconsistent, after.Inconsistent, t.target, t.newlyFound); err != nil {
 			return err
 		}
 	}
@@ -349,9 +355,11 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 }
 
 // newInconsistencies fails when the change made objects inconsistent that
-// were not before, in Hasura's two shapes: the operation's own object
-// (invalid-configuration, its reasons) or others (unexpected).
-func newInconsistencies(before, after []schemacache.InconsistentObject, target string) error {
+// were not before, in Hasura's shapes: the operation's own object
+// (invalid-configuration, its reasons), or others (unexpected): a 400 from
+// buildSchemaCacheFor, a 500 from withNewInconsistentObjsCheck when
+// newlyFound.
+func newInconsistencies(before, after []schemacache.InconsistentObject, target string, newlyFound bool) error {
 	old := map[string]bool{}
 	for _, o := range before {
 		old[o.Name] = true
@@ -376,6 +384,11 @@ func newInconsistencies(before, after []schemacache.InconsistentObject, target s
 		}
 		e := apierr.BadRequest(apierr.CodeInvalidConfig, "%s", reasons).WithPath("$.args")
 		e.Internal = own
+		return e
+	}
+	if len(fresh) > 0 && newlyFound {
+		e := apierr.New(http.StatusInternalServerError, apierr.CodeUnexpected, "cannot continue due to newly found inconsistent metadata").WithPath("$.args")
+		e.Internal = fresh
 		return e
 	}
 	if len(fresh) > 0 {
