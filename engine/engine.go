@@ -139,6 +139,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Engine, er
 	gql.LiveQueriesRefetchInterval, gql.LiveQueriesBatchSize = cfg.LiveQueriesRefetchInterval, cfg.LiveQueriesBatchSize
 	gql.StreamingQueriesRefetchInterval, gql.StreamingQueriesBatchSize = cfg.StreamingQueriesRefetchInterval, cfg.StreamingQueriesBatchSize
 	e.onShutdown = gql.Shutdown
+	if cfg.CloseWebsocketsOnMetadataChange {
+		// As Hasura: clients reconnect, and their subscriptions start again
+		// on the new schema and permissions. Hasura does it for changes made
+		// through its own metadata API only; here every replica does it for
+		// every change, so that no replica keeps serving a revoked
+		// permission.
+		e.cache.OnNewVersion(func(*schemacache.Snapshot) {
+			gql.CloseWebsockets("Server state changed, restarting the server")
+		})
+	}
 	restAPI := rest.New(e.cache, gql, server.Resolve(resolver), log)
 	explainAPI := explain.New(e.cache, gql, log)
 	explainAPI.ShowInternal = meta.ShowInternal

@@ -80,6 +80,10 @@ type Config struct {
 	LiveQueriesRefetchInterval      time.Duration
 	StreamingQueriesBatchSize       int
 	StreamingQueriesRefetchInterval time.Duration
+	// CloseWebsocketsOnMetadataChange: every websocket is closed (1012)
+	// when the metadata changes, so subscriptions restart on the new
+	// schema and permissions (Hasura's default).
+	CloseWebsocketsOnMetadataChange bool
 	// ExperimentalFeatures are the HASURA_GRAPHQL_EXPERIMENTAL_FEATURES
 	// keys, in Hasura's order, without duplicates.
 	ExperimentalFeatures []string
@@ -182,6 +186,7 @@ func Bind(fs *pflag.FlagSet, cfg *Config) *Binder {
 	boolean(&cfg.EnableAllowlist, "enable-allowlist", "HASURA_GRAPHQL_ENABLE_ALLOWLIST", false, "only accept GraphQL queries in the allow list")
 	integer(&cfg.LiveQueriesBatchSize, "live-queries-multiplexed-batch-size", "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE", 100, "live queries are multiplexed in batches of this size")
 	integer(&b.liveRefetchMS, "live-queries-multiplexed-refetch-interval", "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", 1000, "live query results are refetched at most once in this interval (milliseconds)")
+	boolean(&cfg.CloseWebsocketsOnMetadataChange, "close-websockets-on-metadata-change", "HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE", true, "close every websocket (1012) when the metadata changes, so subscriptions restart on the new schema")
 	integer(&cfg.StreamingQueriesBatchSize, "streaming-queries-multiplexed-batch-size", "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE", 100, "streaming subscriptions are multiplexed in batches of this size")
 	integer(&b.streamRefetchMS, "streaming-queries-multiplexed-refetch-interval", "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", 1000, "streaming subscription results are refetched at most once in this interval (milliseconds)")
 	str(&b.experimental, "experimental-features", "HASURA_GRAPHQL_EXPERIMENTAL_FEATURES", "", "comma-separated experimental features: "+strings.Join(knownExperimentalFeatures, ","))

@@ -314,6 +314,20 @@ func (e *Engine) Shutdown() {
 	wg.Wait()
 }
 
+// CloseWebsockets closes every websocket connection of the engine's
+// handlers with 1012 and reason (subscriptions.Handler.Restart); clients
+// reconnect to the current schema.
+func (e *Engine) CloseWebsockets(reason string) {
+	e.wsMu.Lock()
+	hs := slices.Clone(e.ws)
+	e.wsMu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		wg.Go(func() { h.Restart(reason) })
+	}
+	wg.Wait()
+}
+
 // serve answers a body holding one request or a batch (a JSON array).
 func (e *Engine) serve(ctx context.Context, sess *auth.Session, body []byte, relay bool) (int, []byte) {
 	trimmed := bytes.TrimSpace(body)

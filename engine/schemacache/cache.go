@@ -56,6 +56,36 @@ type Cache struct {
 	cur       atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex
 	validator atomic.Pointer[Validator] // see SetValidator
+	// onNew run, each in its own goroutine, when a snapshot of a newer
+	// resource version becomes current (see OnNewVersion); guarded by
+	// rebuildMu.
+	onNew []func(*Snapshot)
+}
+
+// OnNewVersion has f run, in a goroutine of its own, whenever metadata
+// of a newer resource version becomes current: changed through this
+// engine or, followed, through another replica. The first snapshot does
+// not count.
+func (c *Cache) OnNewVersion(f func(*Snapshot)) {
+	c.rebuildMu.Lock()
+	defer c.rebuildMu.Unlock()
+	c.onNew = append(c.onNew, f)
+}
+
+// swap makes s current unless a newer snapshot is (with replaceSame, one
+// of the same version too: a rebuild after the database changed); the
+// caller holds rebuildMu.
+func (c *Cache) swap(s *Snapshot, replaceSame bool) {
+	old := c.cur.Load()
+	if old != nil && (old.ResourceVersion > s.ResourceVersion || old.ResourceVersion == s.ResourceVersion && !replaceSame) {
+		return
+	}
+	c.cur.Store(s)
+	if old != nil && old.ResourceVersion < s.ResourceVersion {
+		for _, f := range c.onNew {
+			go f(s)
+		}
+	}
 }
 
 // New builds an empty cache; call Rebuild before serving.
@@ -82,9 +112,7 @@ func (c *Cache) Rebuild(ctx context.Context) (*Snapshot, error) {
 	}
 	s := c.Build(ctx, md, nil)
 	s.ResourceVersion = snap.ResourceVersion
-	if old := c.cur.Load(); old == nil || old.ResourceVersion <= s.ResourceVersion {
-		c.cur.Store(s)
-	}
+	c.swap(s, true)
 	return c.cur.Load(), nil
 }
 
@@ -93,9 +121,7 @@ func (c *Cache) Rebuild(ctx context.Context) (*Snapshot, error) {
 func (c *Cache) Install(s *Snapshot) {
 	c.rebuildMu.Lock()
 	defer c.rebuildMu.Unlock()
-	if old := c.cur.Load(); old == nil || old.ResourceVersion < s.ResourceVersion {
-		c.cur.Store(s)
-	}
+	c.swap(s, false)
 }
 
 // Build makes a snapshot of md (without storing it). Catalogs given are

@@ -247,8 +247,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // afterwards are refused with 503. It returns when every connection has
 // been served to its end.
 func (h *Handler) Shutdown() {
+	h.closeAll(true, "shutting server down")
+	h.active.Wait()
+}
+
+// Restart closes every connection with 1012 and reason, as Hasura does
+// when the metadata changes, so that clients reconnect and start their
+// operations again on the new schema (a revoked permission stops
+// applying to a running subscription). New connections are served as
+// before. It returns when the close handshakes are done.
+func (h *Handler) Restart(reason string) {
+	h.closeAll(false, reason)
+}
+
+func (h *Handler) closeAll(shutdown bool, reason string) {
 	h.mu.Lock()
-	h.shutting = true
+	if shutdown {
+		h.shutting = true
+	}
 	conns := make([]*conn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)
@@ -257,10 +273,9 @@ func (h *Handler) Shutdown() {
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		// Concurrently: a close handshake waits for the peer.
-		wg.Go(func() { c.closeWith(closeServiceRestart, "shutting server down") })
+		wg.Go(func() { c.closeWith(closeServiceRestart, reason) })
 	}
 	wg.Wait()
-	h.active.Wait()
 }
 
 func (h *Handler) logger() *slog.Logger {
