@@ -63,6 +63,10 @@ func notesEngine(t *testing.T, interval time.Duration, batch int) *enginetest.En
 	t.Helper()
 	e := enginetest.Start(t, func(c *config.Config) {
 		c.LiveQueriesRefetchInterval = interval
+		// Subscriptions outlive metadata changes here, so that tests see
+		// how a running one follows them (with the default, the engine
+		// closes the connection instead: engine/wsrestart_test.go).
+		c.CloseWebsocketsOnMetadataChange = false
 		if batch > 0 {
 			c.LiveQueriesBatchSize = batch
 		}

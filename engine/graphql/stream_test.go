@@ -34,7 +34,10 @@ CREATE TABLE other (id int PRIMARY KEY);`
 // its own, streams refetched every interval.
 func streamEngine(t *testing.T, interval time.Duration) *enginetest.Engine {
 	t.Helper()
-	e := enginetest.Start(t, func(c *config.Config) { c.StreamingQueriesRefetchInterval = interval })
+	e := enginetest.Start(t, func(c *config.Config) {
+		c.StreamingQueriesRefetchInterval = interval
+		c.CloseWebsocketsOnMetadataChange = false // as notesEngine
+	})
 	mustPost(t, e.URL+"/v2/query", map[string]any{"type": "run_sql", "args": map[string]any{"sql": eventsSQL}})
 	mustPost(t, e.URL+"/v1/metadata", map[string]any{"type": "bulk", "args": []any{
 		map[string]any{"type": "pg_track_table", "args": map[string]any{"table": "event"}},
