@@ -52,11 +52,34 @@ func (o *object) sorted(key string, val json.RawMessage) {
 
 // verbatim adds key: the raw value as given, whitespace removed.
 func (o *object) verbatim(key string, val json.RawMessage) {
-	var c bytes.Buffer
-	if err := json.Compact(&c, val); err != nil && o.err == nil {
+	c, err := compact(val)
+	if err != nil {
+		o.fail(key, err)
+	}
+	o.raw(key, c)
+}
+
+// export adds key: val rebuilt by exp, unless val is empty or exp leaves
+// it out.
+func (o *object) export(key string, val json.RawMessage, exp section) {
+	if isEmptyJSON(val) {
+		return
+	}
+	b, err := exportRaw(val, exp)
+	if err != nil {
+		o.fail(key, err)
+		return
+	}
+	if b != nil {
+		o.raw(key, b)
+	}
+}
+
+// fail records the first error.
+func (o *object) fail(key string, err error) {
+	if o.err == nil {
 		o.err = fmt.Errorf("%s: %w", key, err)
 	}
-	o.raw(key, c.Bytes())
 }
 
 func (o *object) bytes() ([]byte, error) {
@@ -64,24 +87,22 @@ func (o *object) bytes() ([]byte, error) {
 	return o.buf.Bytes(), o.err
 }
 
-// SortKeys re-encodes a JSON value with object keys sorted at every level.
-// Numbers keep their exact text.
+// SortKeys re-encodes a JSON value as aeson writes it: object keys sorted
+// at every level, numbers rendered as aeson renders them.
 func SortKeys(val json.RawMessage) ([]byte, error) {
 	if len(bytes.TrimSpace(val)) == 0 {
 		return []byte("null"), nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(val))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := decodeValue(val)
+	if err != nil {
 		return nil, err
 	}
-	return aeson.Marshal(v) // encoding/json writes map keys sorted
+	return marshalValue(v)
 }
 
 // MarshalJSON encodes the document in Hasura's export form.
 func (m *Metadata) MarshalJSON() ([]byte, error) {
-	m.sortAll()
+	m = m.sorted()
 	o := newObject()
 	o.value("version", CurrentVersion)
 	sources := make([]json.RawMessage, 0, len(m.Sources))
@@ -94,8 +115,12 @@ func (m *Metadata) MarshalJSON() ([]byte, error) {
 	}
 	o.value("sources", sources)
 	for _, sec := range m.rawSections() {
-		if !isEmptyJSON(*sec.val) {
-			o.verbatim(sec.key, *sec.val)
+		b, err := exportSection(sec.key, *sec.val)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sec.key, err)
+		}
+		if b != nil {
+			o.raw(sec.key, b)
 		}
 	}
 	return o.bytes()
@@ -125,13 +150,16 @@ func (s *Source) marshal() ([]byte, error) {
 		}
 		o.value("functions", fns)
 	}
+	// Native queries sorted by root field name, logical models by name;
+	// stored procedures (not a Postgres feature; Hasura sorts them by a
+	// backend-specific name) keep their order. Each goes through aeson, so
+	// key-sorted. Hasura fills in their defaults too, which is not
+	// reproduced here.
 	for _, sec := range []struct {
-		key string
-		val json.RawMessage
-	}{{"native_queries", s.NativeQueries}, {"stored_procedures", s.StoredProcedures}, {"logical_models", s.LogicalModels}} {
-		if !isEmptyJSON(sec.val) {
-			o.verbatim(sec.key, sec.val)
-		}
+		key, by string
+		val     json.RawMessage
+	}{{"native_queries", "root_field_name", s.NativeQueries}, {"stored_procedures", "", s.StoredProcedures}, {"logical_models", "name", s.LogicalModels}} {
+		o.export(sec.key, sec.val, nonEmptyList(sortedBy(sec.by, asIs)))
 	}
 	if isEmptyJSON(s.Configuration) {
 		o.raw("configuration", []byte("{}"))
@@ -156,8 +184,10 @@ func (t *Table) marshal() ([]byte, error) {
 	if t.IsEnum {
 		o.value("is_enum", true)
 	}
-	if !isEmptyTableConfig(t.Configuration) {
-		o.sorted("configuration", t.Configuration)
+	if b, err := exportTableConfig(t.Configuration); err != nil {
+		o.fail("configuration", err)
+	} else if b != nil {
+		o.raw("configuration", b)
 	}
 	rels := func(key string, rs []*Relationship) {
 		if len(rs) == 0 {
@@ -198,16 +228,13 @@ func (t *Table) marshal() ([]byte, error) {
 		}
 		o.value("computed_fields", list)
 	}
-	if !isEmptyJSON(t.RemoteRelationships) {
-		o.verbatim("remote_relationships", t.RemoteRelationships)
-	}
+	// Sorted by name, each through aeson.
+	o.export("remote_relationships", t.RemoteRelationships, nonEmptyList(sortedBy("name", asIs)))
 	permissions(o, "insert_permissions", t.InsertPermissions, InsertPermission.marshal)
 	permissions(o, "select_permissions", t.SelectPermissions, SelectPermission.marshal)
 	permissions(o, "update_permissions", t.UpdatePermissions, UpdatePermission.marshal)
 	permissions(o, "delete_permissions", t.DeletePermissions, DeletePermission.marshal)
-	if !isEmptyJSON(t.EventTriggers) {
-		o.verbatim("event_triggers", t.EventTriggers)
-	}
+	o.export("event_triggers", t.EventTriggers, nonEmptyList(sortedBy("name", eventTrigger)))
 	if !isEmptyJSON(t.ApolloFederation) {
 		o.sorted("apollo_federation_config", t.ApolloFederation)
 	}
@@ -339,22 +366,4 @@ func orEmptyList(b json.RawMessage) json.RawMessage {
 		return json.RawMessage("[]")
 	}
 	return b
-}
-
-// isEmptyTableConfig: Hasura leaves out a table configuration equal to its
-// empty one (no custom name, no custom root fields, no column config).
-func isEmptyTableConfig(b json.RawMessage) bool {
-	if isEmptyJSON(b) {
-		return true
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return false
-	}
-	for _, v := range m {
-		if !isEmptyJSON(v) {
-			return false
-		}
-	}
-	return true
 }

@@ -10,16 +10,23 @@
 // recursively. So Strata's export of a document Hasura exported is the same
 // bytes, and export(replace(export(x))) is stable.
 //
-// Sections Strata does not act on yet (actions, remote schemas, cron
-// triggers, ...) are kept verbatim: never dropped, never reordered.
+// Sections Strata does not model field by field (actions, remote schemas,
+// cron triggers, event triggers, table configuration, ...) are stored as
+// the JSON they came in, and rebuilt on export the way Hasura rebuilds
+// them from its parsed values (export_*.go): its key order, its defaults
+// filled in or left out, its sorted lists. Keys Hasura does not know are
+// kept rather than dropped (see ordjson.go), so nothing is lost.
 package metadata
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/strata-dev/strata/engine/aeson"
 )
 
 // CurrentVersion is the metadata format version Strata exports.
@@ -29,8 +36,8 @@ const CurrentVersion = 3
 type Metadata struct {
 	Sources []*Source
 
-	// Sections kept verbatim until Strata models them, in Hasura's
-	// top-level order.
+	// Sections kept as JSON, in Hasura's top-level order; encoded in
+	// Hasura's export form (export_sections.go).
 	RemoteSchemas              json.RawMessage
 	QueryCollections           json.RawMessage
 	Allowlist                  json.RawMessage
@@ -47,7 +54,7 @@ type Metadata struct {
 	OpenTelemetry              json.RawMessage
 }
 
-// rawSections pairs each verbatim section with its key, in export order.
+// rawSections pairs each section kept as JSON with its key, in export order.
 func (m *Metadata) rawSections() []struct {
 	key string
 	val *json.RawMessage
@@ -81,7 +88,8 @@ type Source struct {
 	Functions []*Function
 	// Configuration holds connection_info and friends, verbatim for now.
 	Configuration json.RawMessage
-	// Kept verbatim.
+	// Kept as JSON; encoded sorted (native queries and logical models by
+	// name) and key-sorted.
 	NativeQueries    json.RawMessage
 	StoredProcedures json.RawMessage
 	LogicalModels    json.RawMessage
@@ -138,16 +146,16 @@ func (q QualifiedName) MarshalJSON() ([]byte, error) {
 type Table struct {
 	Table               QualifiedName
 	IsEnum              bool
-	Configuration       json.RawMessage // custom_name, custom_root_fields, column_config: key-sorted
+	Configuration       json.RawMessage // custom_name, custom_root_fields, column_config: see export_table_config.go
 	ObjectRelationships []*Relationship
 	ArrayRelationships  []*Relationship
 	ComputedFields      []*ComputedField
-	RemoteRelationships json.RawMessage
+	RemoteRelationships json.RawMessage // sorted by name on export
 	InsertPermissions   []*Permission[InsertPermission]
 	SelectPermissions   []*Permission[SelectPermission]
 	UpdatePermissions   []*Permission[UpdatePermission]
 	DeletePermissions   []*Permission[DeletePermission]
-	EventTriggers       json.RawMessage
+	EventTriggers       json.RawMessage // see export_triggers.go
 	ApolloFederation    json.RawMessage
 	LogicalModel        json.RawMessage
 }
@@ -241,29 +249,46 @@ func (s *Source) Table(q QualifiedName) (*Table, bool) {
 	return nil, false
 }
 
-// sortAll puts every list in Hasura's export order.
-func (m *Metadata) sortAll() {
-	sort.SliceStable(m.Sources, func(i, j int) bool { return m.Sources[i].Name < m.Sources[j].Name })
-	for _, s := range m.Sources {
-		sort.SliceStable(s.Tables, func(i, j int) bool { return s.Tables[i].Table.Less(s.Tables[j].Table) })
-		sort.SliceStable(s.Functions, func(i, j int) bool { return s.Functions[i].Function.Less(s.Functions[j].Function) })
-		for _, t := range s.Tables {
-			byName := func(rs []*Relationship) {
-				sort.SliceStable(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
-			}
-			byName(t.ObjectRelationships)
-			byName(t.ArrayRelationships)
-			sort.SliceStable(t.ComputedFields, func(i, j int) bool { return t.ComputedFields[i].Name < t.ComputedFields[j].Name })
-			sortByRole(t.InsertPermissions)
-			sortByRole(t.SelectPermissions)
-			sortByRole(t.UpdatePermissions)
-			sortByRole(t.DeletePermissions)
+// sorted is m with every list in Hasura's export order. The lists are
+// copies (their elements are shared): a snapshot's metadata is read by
+// concurrent requests while it is exported, so it is never sorted in
+// place.
+func (m *Metadata) sorted() *Metadata {
+	out := *m
+	out.Sources = sortedCopy(m.Sources, func(a, b *Source) bool { return a.Name < b.Name })
+	for i, s := range out.Sources {
+		sc := *s
+		sc.Tables = sortedCopy(s.Tables, func(a, b *Table) bool { return a.Table.Less(b.Table) })
+		sc.Functions = sortedCopy(s.Functions, func(a, b *Function) bool { return a.Function.Less(b.Function) })
+		for j, t := range sc.Tables {
+			tc := *t
+			byName := func(a, b *Relationship) bool { return a.Name < b.Name }
+			tc.ObjectRelationships = sortedCopy(t.ObjectRelationships, byName)
+			tc.ArrayRelationships = sortedCopy(t.ArrayRelationships, byName)
+			tc.ComputedFields = sortedCopy(t.ComputedFields, func(a, b *ComputedField) bool { return a.Name < b.Name })
+			tc.InsertPermissions = sortedByRole(t.InsertPermissions)
+			tc.SelectPermissions = sortedByRole(t.SelectPermissions)
+			tc.UpdatePermissions = sortedByRole(t.UpdatePermissions)
+			tc.DeletePermissions = sortedByRole(t.DeletePermissions)
+			sc.Tables[j] = &tc
 		}
+		out.Sources[i] = &sc
 	}
+	return &out
 }
 
-func sortByRole[P any](ps []*Permission[P]) {
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Role < ps[j].Role })
+// sortedCopy is a stably sorted copy of s (nil stays nil).
+func sortedCopy[T any](s []T, less func(a, b T) bool) []T {
+	if s == nil {
+		return nil
+	}
+	out := slices.Clone(s)
+	sort.SliceStable(out, func(i, j int) bool { return less(out[i], out[j]) })
+	return out
+}
+
+func sortedByRole[P any](ps []*Permission[P]) []*Permission[P] {
+	return sortedCopy(ps, func(a, b *Permission[P]) bool { return a.Role < b.Role })
 }
 
 // String is a short description for logs.
@@ -287,4 +312,37 @@ func isEmptyJSON(b json.RawMessage) bool {
 		return true
 	}
 	return false
+}
+
+// ForExport is the document export_metadata answers with: the stored one
+// minus the cron triggers whose include_in_metadata is false. Hasura keeps
+// those in its metadata but leaves them out of the export
+// (processCronTriggersMetadata in Hasura.RQL.DDL.Metadata): they are
+// managed through create_cron_trigger and delete_cron_trigger only.
+// m is not changed; the copy shares everything else with it.
+func (m *Metadata) ForExport() *Metadata {
+	out := *m
+	var triggers []json.RawMessage
+	if isEmptyJSON(m.CronTriggers) || json.Unmarshal(m.CronTriggers, &triggers) != nil {
+		return &out
+	}
+	kept := triggers[:0:0]
+	for _, tr := range triggers {
+		var t struct {
+			IncludeInMetadata *bool `json:"include_in_metadata"`
+		}
+		if json.Unmarshal(tr, &t) == nil && t.IncludeInMetadata != nil && !*t.IncludeInMetadata {
+			continue
+		}
+		kept = append(kept, tr)
+	}
+	out.CronTriggers = nil
+	if len(kept) > 0 {
+		b, err := aeson.Marshal(kept)
+		if err != nil {
+			return m
+		}
+		out.CronTriggers = b
+	}
+	return &out
 }

@@ -297,27 +297,30 @@ func TestCollectionSectionsKeepUntouchedEntries(t *testing.T) {
 		t.Errorf("a bulk is one change: %d -> %d", v0, v1)
 	}
 	s := exportSections(t, e.URL)
-	expectSection(t, s, "query_collections", `[`+old+`,{"name":"new","definition":{"queries":[{"name":"y","query":"query { b: __typename }"}]}}]`)
-	expectSection(t, s, "allowlist", `[{"collection":"old"},{"collection":"new","scope":{"global":true}}]`)
+	// Exported as Hasura does: collections and the allowlist sorted by
+	// name, the allowlist's default scope written out.
+	expectSection(t, s, "query_collections", `[{"name":"new","definition":{"queries":[{"name":"y","query":"query { b: __typename }"}]}},`+old+`]`)
+	expectSection(t, s, "allowlist", `[{"collection":"new","scope":{"global":true}},{"collection":"old","scope":{"global":true}}]`)
 
 	// A changed entry is rewritten; its queries keep their bytes.
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_query_to_collection","args":{"collection_name":"old","query_name":"z","query":"query { c: __typename }"}}`)
 	expectSection(t, exportSections(t, e.URL), "query_collections",
-		`[{"name":"old","definition":{"queries":[{"name":"x","query":"query { a: __typename }","x-note":1},{"name":"z","query":"query { c: __typename }"}]}},`+
-			`{"name":"new","definition":{"queries":[{"name":"y","query":"query { b: __typename }"}]}}]`)
+		`[{"name":"new","definition":{"queries":[{"name":"y","query":"query { b: __typename }"}]}},`+
+			`{"name":"old","definition":{"queries":[{"name":"x","query":"query { a: __typename }","x-note":1},{"name":"z","query":"query { c: __typename }"}]}}]`)
 }
 
 func TestInheritedRoles(t *testing.T) {
 	e := enginetest.Start(t, nil)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_inherited_role","args":{"role_name":"manager","role_set":["user","editor","user"]}}`)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_inherited_role","args":{"role_name":"lead","role_set":["manager"]}}`)
+	// Exported sorted by name, as Hasura does.
 	expectSection(t, exportSections(t, e.URL), "inherited_roles",
-		`[{"role_name":"manager","role_set":["user","editor"]},{"role_name":"lead","role_set":["manager"]}]`)
+		`[{"role_name":"lead","role_set":["manager"]},{"role_name":"manager","role_set":["user","editor"]}]`)
 
-	// Adding a role of the same name replaces it where it stands.
+	// Adding a role of the same name replaces it.
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_inherited_role","args":{"role_name":"manager","role_set":["viewer"]}}`)
 	expectSection(t, exportSections(t, e.URL), "inherited_roles",
-		`[{"role_name":"manager","role_set":["viewer"]},{"role_name":"lead","role_set":["manager"]}]`)
+		`[{"role_name":"lead","role_set":["manager"]},{"role_name":"manager","role_set":["viewer"]}]`)
 
 	expectErrors(t, e.URL, []errCase{
 		{"", `{"type":"add_inherited_role","args":{"role_name":"boss","role_set":["user","boss"]}}`, 400,

@@ -38,13 +38,15 @@ func consistencyReport(s *schemacache.Snapshot) map[string]any {
 }
 
 func exportMetadata(_ context.Context, t *txn, req *request) (any, error) {
+	// Cron triggers with include_in_metadata false are not exported.
+	md := t.base.Metadata.ForExport()
 	if req.Version != nil && *req.Version == 2 {
 		return struct {
 			ResourceVersion int64              `json:"resource_version"`
 			Metadata        *metadata.Metadata `json:"metadata"`
-		}{t.base.ResourceVersion, t.base.Metadata}, nil
+		}{t.base.ResourceVersion, md}, nil
 	}
-	return t.base.Metadata, nil
+	return md, nil
 }
 
 // replaceMetadata takes a whole document (v1), or {metadata,
