@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -257,8 +258,9 @@ func (r *ProjectReconciler) configHash(ctx context.Context, p *stratav1alpha1.Pr
 }
 
 // apply creates or updates one child. The digest of what we write is kept
-// in an annotation: when it is unchanged the pass makes no write, and the
-// fields the API server defaults never look like a difference.
+// in an annotation: when it is unchanged and nobody changed what we wrote
+// (drifted), the pass makes no write, and the fields the API server
+// defaults never look like a difference.
 func (r *ProjectReconciler) apply(ctx context.Context, p *stratav1alpha1.Project, obj client.Object) error {
 	hash := specHash(obj)
 	ann := obj.GetAnnotations()
@@ -282,7 +284,7 @@ func (r *ProjectReconciler) apply(ctx context.Context, p *stratav1alpha1.Project
 		return nil
 	case err != nil:
 		return err
-	case live.GetAnnotations()[annotationSpecHash] == hash:
+	case live.GetAnnotations()[annotationSpecHash] == hash && !drifted(obj, live):
 		return nil
 	}
 	if !metav1.IsControlledBy(live, p) {
@@ -295,6 +297,29 @@ func (r *ProjectReconciler) apply(ctx context.Context, p *stratav1alpha1.Project
 		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = l.Spec.ClusterIP, l.Spec.ClusterIPs
 	}
 	return r.Update(ctx, obj)
+}
+
+// drifted reports whether someone changed what the operator wrote to a
+// child (kubectl edit or scale, another controller): desired and live
+// are compared on the fields the operator sets, those it leaves unset
+// aside (the API server's defaults, an annotation kubectl rollout restart
+// adds, a container a webhook injects). Numbers are compared even when
+// zero, so a desired object spells out every number the server would
+// default otherwise (a probe's successThreshold);
+// TestSettledReconcileWritesNothing catches one that does not.
+func drifted(desired, live client.Object) bool {
+	if !equality.Semantic.DeepDerivative(desired.GetLabels(), live.GetLabels()) {
+		return true
+	}
+	switch d := desired.(type) {
+	case *appsv1.Deployment:
+		return !equality.Semantic.DeepDerivative(d.Spec, live.(*appsv1.Deployment).Spec)
+	case *corev1.Service:
+		return !equality.Semantic.DeepDerivative(d.Spec, live.(*corev1.Service).Spec)
+	case *policyv1.PodDisruptionBudget:
+		return !equality.Semantic.DeepDerivative(d.Spec, live.(*policyv1.PodDisruptionBudget).Spec)
+	}
+	return false
 }
 
 // remove deletes a child the spec no longer asks for, if it exists (read

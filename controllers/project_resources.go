@@ -118,6 +118,7 @@ func desiredDeployment(p *stratav1alpha1.Project, image, configHash string) *app
 			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 				Path: "/healthz", Port: intstr.FromString("http")}},
 			PeriodSeconds: 10, TimeoutSeconds: 3, FailureThreshold: failures,
+			SuccessThreshold: 1, // the server's default, spelled out for drifted
 		}
 	}
 	return &appsv1.Deployment{
