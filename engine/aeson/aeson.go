@@ -7,6 +7,7 @@ package aeson
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"unicode/utf8"
 )
 
@@ -83,4 +84,34 @@ func AppendString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// TypeMismatch is aeson's message for a JSON value of the wrong kind that
+// encoding/json reports as te: "parsing Int failed, expected Number, but
+// encountered String". The parser is named after the Haskell type Hasura
+// reads (Int, Text, Bool, [] for lists; Object for anything else).
+func TypeMismatch(te *json.UnmarshalTypeError) string {
+	name, want := "Object", "Object"
+	if te.Type != nil {
+		switch te.Type.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			name, want = "Int", "Number"
+		case reflect.Float32, reflect.Float64:
+			name, want = "Double", "Number"
+		case reflect.String:
+			name, want = "Text", "String"
+		case reflect.Bool:
+			name, want = "Bool", "Boolean"
+		case reflect.Slice, reflect.Array:
+			name, want = "[]", "Array"
+		}
+	}
+	got := map[string]string{"string": "String", "number": "Number", "object": "Object", "array": "Array", "bool": "Boolean", "null": "Null"}[te.Value]
+	if got == "" {
+		// encoding/json names a number it could not fit by its text
+		// ("number 1.5"): still a Number.
+		got = "Number"
+	}
+	return "parsing " + name + " failed, expected " + want + ", but encountered " + got
 }

@@ -2,6 +2,7 @@ package aeson
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -53,4 +54,33 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("%q: HTML escaped: %s", s, b)
 		}
 	})
+}
+
+// TestTypeMismatch: encoding/json's type errors read as aeson's, in the
+// forms Hasura's tests expect.
+func TestTypeMismatch(t *testing.T) {
+	var v struct {
+		N  *int64   `json:"n"`
+		S  string   `json:"s"`
+		B  bool     `json:"b"`
+		L  []string `json:"l"`
+		O  struct{} `json:"o"`
+		F8 int8     `json:"f8"`
+	}
+	for in, want := range map[string]string{
+		`{"n":"abc"}`: "parsing Int failed, expected Number, but encountered String",
+		`{"s":1}`:     "parsing Text failed, expected String, but encountered Number",
+		`{"b":"yes"}`: "parsing Bool failed, expected Boolean, but encountered String",
+		`{"l":"x"}`:   "parsing [] failed, expected Array, but encountered String",
+		`{"o":[]}`:    "parsing Object failed, expected Object, but encountered Array",
+		`{"f8":1000}`: "parsing Int failed, expected Number, but encountered Number",
+	} {
+		var te *json.UnmarshalTypeError
+		if err := json.Unmarshal([]byte(in), &v); !errors.As(err, &te) {
+			t.Fatalf("%s: %v is not a type error", in, err)
+		}
+		if got := TypeMismatch(te); got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
 }

@@ -25,7 +25,7 @@ func (e *ParseError) Error() string { return e.Path + ": " + e.Message }
 func Parse(doc []byte) (*Metadata, error) {
 	var top map[string]json.RawMessage
 	if err := strictObject(doc, &top); err != nil {
-		return nil, &ParseError{"$", err.Error()}
+		return nil, parseError("$", err)
 	}
 	version := 1
 	if v, ok := top["version"]; ok {
@@ -100,7 +100,7 @@ func decodeSource(b []byte, path string) (*Source, error) {
 		HealthCheck      json.RawMessage `json:"health_check"`
 	}
 	if err := strictObject(b, &r); err != nil {
-		return nil, &ParseError{path, err.Error()}
+		return nil, parseError(path, err)
 	}
 	if r.Name == nil || *r.Name == "" {
 		return nil, &ParseError{path, `key "name" not found`}
@@ -151,7 +151,7 @@ func decodeTable(b []byte, path string) (*Table, error) {
 		LogicalModel        json.RawMessage `json:"logical_model"`
 	}
 	if err := strictObject(b, &r); err != nil {
-		return nil, &ParseError{path, err.Error()}
+		return nil, parseError(path, err)
 	}
 	if isNull(r.Table) {
 		return nil, &ParseError{path, `key "table" not found`}
@@ -195,7 +195,7 @@ func decodeRelationship(b []byte, path string) (*Relationship, error) {
 		Comment *string         `json:"comment"`
 	}
 	if err := strictObject(b, &r); err != nil {
-		return nil, &ParseError{path, err.Error()}
+		return nil, parseError(path, err)
 	}
 	if r.Name == nil {
 		return nil, &ParseError{path, `key "name" not found`}
@@ -213,7 +213,7 @@ func decodeComputedField(b []byte, path string) (*ComputedField, error) {
 		Comment    *string         `json:"comment"`
 	}
 	if err := strictObject(b, &r); err != nil {
-		return nil, &ParseError{path, err.Error()}
+		return nil, parseError(path, err)
 	}
 	if r.Name == nil || isNull(r.Definition) {
 		return nil, &ParseError{path, `keys "name" and "definition" are required`}
@@ -228,7 +228,7 @@ func decodePermission[P any](b []byte, path string) (*Permission[P], error) {
 		Comment    *string         `json:"comment"`
 	}
 	if err := strictObject(b, &r); err != nil {
-		return nil, &ParseError{path, err.Error()}
+		return nil, parseError(path, err)
 	}
 	if r.Role == nil {
 		return nil, &ParseError{path, `key "role" not found`}
@@ -238,7 +238,7 @@ func decodePermission[P any](b []byte, path string) (*Permission[P], error) {
 	}
 	p := &Permission[P]{Role: *r.Role, Comment: r.Comment}
 	if err := decodePermissionBody(r.Permission, &p.Permission); err != nil {
-		return nil, &ParseError{path + ".permission", err.Error()}
+		return nil, parseError(path + ".permission", err)
 	}
 	return p, nil
 }
@@ -313,7 +313,7 @@ func decodeFunction(b []byte, path string) (*Function, error) {
 	var q QualifiedName
 	if !bytes.Contains(b, []byte(`"function"`)) {
 		if err := json.Unmarshal(b, &q); err != nil {
-			return nil, &ParseError{path, err.Error()}
+			return nil, parseError(path, err)
 		}
 		return &Function{Function: q}, nil
 	}
@@ -324,7 +324,7 @@ func decodeFunction(b []byte, path string) (*Function, error) {
 		Comment       *string         `json:"comment"`
 	}
 	if err := strictObject(b, &r); err != nil {
-		return nil, &ParseError{path, err.Error()}
+		return nil, parseError(path, err)
 	}
 	if err := json.Unmarshal(r.Function, &q); err != nil {
 		return nil, &ParseError{path + ".function", err.Error()}
@@ -342,11 +342,27 @@ func strictObject(b []byte, into any) error {
 	if err := json.Unmarshal(b, into); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("%s: expected %s, but encountered %s", te.Field, te.Type, te.Value)
+			return &fieldError{Field: te.Field, Message: aeson.TypeMismatch(te)}
 		}
 		return err
 	}
 	return nil
+}
+
+// fieldError is a value of the wrong kind inside an object; Field is its
+// dotted path from the object ("limit").
+type fieldError struct{ Field, Message string }
+
+func (e *fieldError) Error() string { return e.Message }
+
+// parseError is err at path; the field of a fieldError extends the path,
+// as aeson's error paths point at the value at fault.
+func parseError(path string, err error) *ParseError {
+	var fe *fieldError
+	if errors.As(err, &fe) && fe.Field != "" {
+		return &ParseError{path + "." + fe.Field, fe.Message}
+	}
+	return &ParseError{path, err.Error()}
 }
 
 func isNull(b json.RawMessage) bool {

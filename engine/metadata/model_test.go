@@ -161,6 +161,13 @@ func TestBadDocumentsSayWhere(t *testing.T) {
 		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t"}, {"table": {"name": "t"}}]}]}`, "$.sources[0].tables[1].table", "declared more than once"},
 		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t", "select_permissions": [{"role": "r", "permission": {"filter": {}}}]}]}]}`, "$.sources[0].tables[0].select_permissions[0].permission", `key "columns" not found`},
 		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": 5}]}]}`, "$.sources[0].tables[0].table", "expected a name"},
+		// A value of the wrong kind: aeson's words, the path at the value.
+		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t", "select_permissions": [{"role": "r", "permission": {"columns": [], "filter": {}, "limit": "abc"}}]}]}]}`,
+			"$.sources[0].tables[0].select_permissions[0].permission.limit", "parsing Int failed, expected Number, but encountered String"},
+		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t", "select_permissions": [{"role": "r", "permission": {"columns": [], "filter": {}, "computed_fields": "f"}}]}]}]}`,
+			"$.sources[0].tables[0].select_permissions[0].permission.computed_fields", "parsing [] failed, expected Array, but encountered String"},
+		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t", "is_enum": "yes"}]}]}`,
+			"$.sources[0].tables[0].is_enum", "parsing Bool failed, expected Boolean, but encountered String"},
 	} {
 		_, err := Parse([]byte(tc.doc))
 		pe, ok := err.(*ParseError)

@@ -45,7 +45,7 @@ func ParseToSource(raw json.RawMessage) (ToSource, error) {
 		ToSource json.RawMessage `json:"to_source"`
 	}
 	if err := strictObject(raw, &d); err != nil {
-		return ToSource{}, &ParseError{"$", err.Error()}
+		return ToSource{}, parseError("$", err)
 	}
 	if isNull(d.ToSource) {
 		return ToSource{}, &ParseError{"$", `only to_source relationships are supported`}
@@ -57,7 +57,7 @@ func ParseToSource(raw json.RawMessage) (ToSource, error) {
 		Table            *QualifiedName    `json:"table"`
 	}
 	if err := strictObject(d.ToSource, &ts); err != nil {
-		return ToSource{}, &ParseError{"$.to_source", err.Error()}
+		return ToSource{}, parseError("$.to_source", err)
 	}
 	for key, missing := range map[string]bool{"relationship_type": ts.RelationshipType == nil, "field_mapping": ts.FieldMapping == nil, "source": ts.Source == nil, "table": ts.Table == nil} {
 		if missing {
