@@ -147,7 +147,11 @@ func (c *compiler) fieldExp(s scope, alias, key string, val any) string {
 	}
 	if cf, ok := s.computedField(key); ok {
 		if cf.Function.Returns == nil {
-			return c.comparisons(c.computedCall(cf, alias, nil), cf.ReturnSQL, val, s.role == nil)
+			ref := c.computedCall(cf, alias, nil)
+			if s.role != nil {
+				ref = c.computedScalar(s.role, cf, alias, nil)
+			}
+			return c.comparisons(ref, cf.ReturnSQL, val, s.role == nil)
 		}
 		remote := cf.Function.Returns
 		a := c.alias()
@@ -166,7 +170,11 @@ func (c *compiler) fieldExp(s scope, alias, key string, val any) string {
 	if !ok {
 		return "false"
 	}
-	return c.comparisons(alias+"."+quoteIdent(name), typ, val, s.role == nil)
+	ref := alias + "." + quoteIdent(name)
+	if s.role != nil {
+		ref = c.columnRef(s.role, alias, s.role.ByField[key])
+	}
+	return c.comparisons(ref, typ, val, s.role == nil)
 }
 
 func joinConds(outer, inner string, on [][2]string) []string {

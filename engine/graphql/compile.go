@@ -39,6 +39,8 @@ type compiler struct {
 	// joins collects the plan's remote joins (remote_join.go); nil where
 	// they are not supported.
 	joins *[]*remoteJoin
+	// redactions are the redacted values compiled so far (redact.go).
+	redactions map[redactionKey]string
 }
 
 // bigNumbers are the scalars HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES
@@ -295,8 +297,7 @@ func (c *compiler) tableQuery(t *schema.Table, from string, args map[string]any,
 	if d, ok := args["distinct_on"].([]any); ok && len(d) > 0 {
 		var cols []string
 		for _, f := range d {
-			col := t.ByField[f.(string)]
-			cols = append(cols, a+"."+quoteIdent(col.Name))
+			cols = append(cols, c.columnRef(t, a, t.ByField[f.(string)]))
 		}
 		if len(q.order) > 0 {
 			for i, col := range cols {
@@ -342,11 +343,11 @@ func (c *compiler) orderBy(t *schema.Table, alias string, v any) []string {
 			continue
 		}
 		if col, ok := t.ByField[k]; ok {
-			out = append(out, alias+"."+quoteIdent(col.Name)+" "+orderings[val.(string)])
+			out = append(out, c.columnRef(t, alias, col)+" "+orderings[val.(string)])
 			continue
 		}
 		if cf, ok := t.Computed[k]; ok && cf.Function.Returns == nil {
-			out = append(out, c.computedCall(cf, alias, nil)+" "+orderings[val.(string)])
+			out = append(out, c.computedScalar(t, cf, alias, nil)+" "+orderings[val.(string)])
 			continue
 		}
 		if r, ok := t.Rels[k]; ok && !r.Array {
@@ -395,7 +396,7 @@ func (c *compiler) aggregateOrder(t *schema.Table, inner, from string, v any) []
 			if col == nil || dir == nil {
 				continue
 			}
-			out = append(out, "(SELECT "+aggSQL[op]+"("+inner+"."+quoteIdent(col.Name)+") FROM "+from+") "+orderings[dir.(string)])
+			out = append(out, "(SELECT "+aggSQL[op]+"("+c.columnRef(t, inner, col)+") FROM "+from+") "+orderings[dir.(string)])
 		}
 	}
 	return out
@@ -418,6 +419,12 @@ func (c *compiler) relConds(r *schema.Relationship, outer, inner string) []strin
 		conds = append(conds, c.permFilter(r.Remote, inner))
 	}
 	return conds
+}
+
+// computedScalar is a scalar computed field of t's row alias as the role
+// reads it (redacted for an inherited role that may not on every row).
+func (c *compiler) computedScalar(t *schema.Table, cf *schema.ComputedField, alias string, args map[string]any) string {
+	return c.redact(t, cf.Field, cf.Redact, alias, c.computedCall(cf, alias, args))
 }
 
 // computedCall calls a computed field's function for the row alias.
@@ -586,7 +593,7 @@ func (c *compiler) object(t *schema.Table, alias string, set ast.SelectionSet, p
 			if len(cf.sub) > 0 {
 				return "", fail(at, "unexpected subselection set for non-object field")
 			}
-			expr = c.out(columnOut(alias, meaning.Column, args), meaning.Column.Scalar)
+			expr = c.out(c.redact(t, meaning.Column.Name, meaning.Column.Redact, alias, columnOut(alias, meaning.Column, args)), meaning.Column.Scalar)
 		case schema.NodeIDField:
 			expr = nodeID(t, alias)
 		case schema.ComputedScalarField:
@@ -594,7 +601,7 @@ func (c *compiler) object(t *schema.Table, alias string, set ast.SelectionSet, p
 				return "", fail(at, "unexpected subselection set for non-object field")
 			}
 			fargs, _ := args["args"].(map[string]any)
-			expr = c.out(c.computedCall(meaning.Computed, alias, fargs), meaning.Computed.Scalar)
+			expr = c.out(c.computedScalar(t, meaning.Computed, alias, fargs), meaning.Computed.Scalar)
 		default:
 			if len(cf.sub) == 0 {
 				return "", fail(at, "missing selection set for '%s'", fd.Type.Name())
@@ -761,6 +768,9 @@ func (c *compiler) aggregate(t *schema.Table, q *rowsQuery, sub ast.SelectionSet
 		}
 	}
 	cols := q.alias + ".*"
+	if redacted := c.redactedColumns(t, q.alias); redacted != "" {
+		cols = redacted
+	}
 	if nodes != "" {
 		cols += ", " + nodes + " AS j"
 	}

@@ -270,7 +270,7 @@ func (c *compiler) root(m *schema.Field, args map[string]any, sub ast.SelectionS
 			return "", err
 		}
 		for _, col := range t.PK {
-			q.conds = append(q.conds, q.alias+"."+quoteIdent(col.Name)+" = "+c.value(args[col.Field], col.SQLType, false))
+			q.conds = append(q.conds, c.columnRef(t, q.alias, col)+" = "+c.value(args[col.Field], col.SQLType, false))
 		}
 		return c.one(t, q, sub, path)
 	case schema.RootFunction, schema.RootFunctionAggregate, schema.RootFunctionConnection:

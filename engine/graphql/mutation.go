@@ -654,7 +654,7 @@ func (c *compiler) rowFilter(t *schema.Table, perm any, args map[string]any, byP
 			pk = p
 		}
 		for _, col := range t.PK {
-			conds = append(conds, "_t."+quoteIdent(col.Name)+" = "+c.value(pk[col.Field], col.SQLType, false))
+			conds = append(conds, c.columnRef(t, "_t", col)+" = "+c.value(pk[col.Field], col.SQLType, false))
 		}
 	} else if w, ok := args["where"]; ok && w != nil {
 		conds = append(conds, c.boolExp(scope{role: t, base: t.Base}, "_t", w))

@@ -42,15 +42,12 @@ func (c *compiler) connection(t *schema.Table, q *rowsQuery, args map[string]any
 	var cols []orderCol
 	for _, o := range q.order {
 		expr, dir := splitOrder(o)
-		if strings.HasPrefix(expr, q.alias+".") {
-			name := strings.Trim(strings.TrimPrefix(expr, q.alias+"."), `"`)
-			if col, ok := t.Base.Catalog.Column(name); ok {
-				cols = append(cols, orderCol{field: name, ref: expr, typ: schema.ColumnSQLType(col), desc: strings.HasPrefix(dir, "DESC")})
-			}
+		if name, typ, ok := c.orderedColumn(t, q.alias, expr); ok {
+			cols = append(cols, orderCol{field: name, ref: expr, typ: typ, desc: strings.HasPrefix(dir, "DESC")})
 		}
 	}
 	for _, pk := range t.PK {
-		ref := q.alias + "." + quoteIdent(pk.Name)
+		ref := c.columnRef(t, q.alias, pk)
 		if !containsRef(cols, ref) {
 			q.order = append(q.order, ref+" ASC NULLS LAST")
 			cols = append(cols, orderCol{field: pk.Name, ref: ref, typ: pk.SQLType})
@@ -225,6 +222,27 @@ func flipOrder(o string) string {
 
 // cursorCondition: rows strictly after (or before) the cursor's row in
 // the total order.
+// orderedColumn is the column of t's row alias an ORDER BY expression is,
+// if it is one: plain, or as the role reads it redacted (the very text
+// columnRef gave it; nothing new is compiled here).
+func (c *compiler) orderedColumn(t *schema.Table, alias, expr string) (name, typ string, ok bool) {
+	if strings.HasPrefix(expr, alias+".") {
+		name := strings.Trim(strings.TrimPrefix(expr, alias+"."), `"`)
+		if col, ok := t.Base.Catalog.Column(name); ok {
+			return name, schema.ColumnSQLType(col), true
+		}
+	}
+	for _, col := range t.Columns {
+		if col.Redact == nil {
+			continue
+		}
+		if e, done := c.redactions[redactionKey{t, col.Name, alias + "." + quoteIdent(col.Name)}]; done && e == expr {
+			return col.Name, col.SQLType, true
+		}
+	}
+	return "", "", false
+}
+
 func (c *compiler) cursorCondition(cols []orderCol, cursor string, after bool, path string) (string, *errAt) {
 	raw, err := base64.StdEncoding.DecodeString(cursor)
 	var values map[string]any
@@ -278,7 +296,7 @@ func (c *compiler) node(args map[string]any, sub ast.SelectionSet, path string) 
 		return "", aerr
 	}
 	for i, col := range t.PK {
-		q.conds = append(q.conds, q.alias+"."+quoteIdent(col.Name)+" = "+c.value(pk[i], col.SQLType, false))
+		q.conds = append(q.conds, c.columnRef(t, q.alias, col)+" = "+c.value(pk[i], col.SQLType, false))
 	}
 	return c.one(t, q, sub, path)
 }

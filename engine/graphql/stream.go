@@ -107,7 +107,7 @@ func (c *compiler) stream(t *schema.Table, args map[string]any, sub ast.Selectio
 	if err != nil {
 		return "", err
 	}
-	k := q.alias + "." + quoteIdent(cur.col.Name)
+	k := c.columnRef(t, q.alias, cur.col)
 	op, dir := " > ", " ASC"
 	if cur.desc {
 		op, dir = " < ", " DESC"

@@ -41,10 +41,12 @@ type builder struct {
 	sroot   []*ast.FieldDefinition                       // subscription_root
 	seen    map[string]bool                              // root field names taken
 	cust    *customizing                                 // the sources' customizations
+	perms   *permResolver                                // the role's permissions (perms.go)
 }
 
-// build derives the schema of a role from the sources.
-func build(sources []*Source, role string, relay bool) *Schema {
+// build derives the schema of a role from the sources; in are the
+// metadata's inherited roles (nil: none).
+func build(sources []*Source, in *inheritance, role string, relay bool) *Schema {
 	admin := role == "admin"
 	b := &builder{
 		s:       &Schema{Role: role, Admin: admin, Relay: relay, Fields: map[string]map[string]*Field{}, NodeTables: map[string]*Table{}},
@@ -57,6 +59,7 @@ func build(sources []*Source, role string, relay bool) *Schema {
 		all:     map[string]map[metadata.QualifiedName]*Table{},
 		seen:    map[string]bool{},
 		cust:    newCustomizing(sources),
+		perms:   newPermResolver(in),
 	}
 	for _, src := range sources {
 		b.tablesOf(src)
@@ -94,7 +97,7 @@ func (b *builder) tablesOf(src *Source) {
 		if rt == nil {
 			continue
 		}
-		perms := b.permsOf(mt)
+		perms := b.permsOf(src, mt, rt)
 		if !b.admin && perms.sel == nil && perms.ins == nil && perms.upd == nil && perms.del == nil {
 			continue
 		}
@@ -135,20 +138,25 @@ func (b *builder) tablesOf(src *Source) {
 			continue
 		}
 		t.Selectable = true
-		allowed := func(string) bool { return true }
-		if perm := perms.sel; perm != nil {
-			allowed = columnSet(perm.Columns, rt.Catalog)
-			t.Filter = boolFilter(perm.Filter)
-			t.Limit = perm.Limit
-			t.AllowAggregations = perm.AllowAggregations
+		perm := perms.sel
+		if perm != nil {
+			t.Filter = perm.filter
+			t.Limit = perm.limit
+			t.AllowAggregations = perm.allowAgg
 		} else {
 			t.AllowAggregations = true
 		}
 		for _, c := range t.AllColumns {
-			if allowed(c.Name) {
-				t.Columns = append(t.Columns, c)
-				t.ByField[c.Field] = c
+			if perm != nil {
+				redact, ok := perm.columns[c.Name]
+				if !ok {
+					continue
+				}
+				c.Redact = redact
+				t.Redacts = t.Redacts || redact != nil
 			}
+			t.Columns = append(t.Columns, c)
+			t.ByField[c.Field] = c
 		}
 		if pk := rt.Catalog.PrimaryKey; pk != nil {
 			var cols []*Column
@@ -328,7 +336,9 @@ func (b *builder) tableTypes(t *Table) {
 			continue
 		}
 		typ := b.columnType(c)
-		if !c.Nullable {
+		// A redacted column is null on some rows, whatever the database
+		// says (Hasura: nullable unless NoRedaction).
+		if !c.Nullable && c.Redact == nil {
 			typ = nonNull(typ)
 		}
 		fd := &ast.FieldDefinition{Name: c.Field, Type: typ}

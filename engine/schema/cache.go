@@ -19,6 +19,8 @@ import (
 type Model struct {
 	Snapshot *schemacache.Snapshot
 	Sources  []*Source
+	// inherit are the metadata's inherited roles (inherited.go).
+	inherit *inheritance
 
 	mu    sync.Mutex
 	roles map[roleKey]*Schema
@@ -33,7 +35,7 @@ type roleKey struct {
 // (the one thing the catalog does not hold). Sources that are
 // inconsistent are left out, as Hasura leaves them out of the schema.
 func NewModel(ctx context.Context, snap *schemacache.Snapshot) *Model {
-	m := &Model{Snapshot: snap, roles: map[roleKey]*Schema{}}
+	m := &Model{Snapshot: snap, roles: map[roleKey]*Schema{}, inherit: newInheritance(snap.Metadata)}
 	names := make([]string, 0, len(snap.Sources))
 	for name := range snap.Sources {
 		names = append(names, name)
@@ -101,7 +103,7 @@ func (m *Model) Role(role string, relay bool) *Schema {
 	if s, ok := m.roles[k]; ok {
 		return s
 	}
-	s := build(m.Sources, role, relay)
+	s := build(m.Sources, m.inherit, role, relay)
 	m.roles[k] = s
 	return s
 }

@@ -172,7 +172,8 @@ func (b *builder) computedFieldsOf(src *Source) {
 			continue
 		}
 		for _, mc := range mt.ComputedFields {
-			allowed := t.perm == nil || slices.Contains(t.perm.ComputedFields, mc.Name) || b.setReturning(src, mc)
+			redact, listed := t.perm.computedField(mc.Name)
+			allowed := t.perm == nil || listed || b.setReturning(src, mc)
 			var def computedDefinition
 			if json.Unmarshal(mc.Definition, &def) != nil || !IsName(mc.Name) {
 				continue
@@ -196,6 +197,7 @@ func (b *builder) computedFieldsOf(src *Source) {
 			if f.Returns == nil {
 				c.Scalar = scalarName(cf.ReturnType, cf.ReturnTypeKind, src.Catalog)
 				c.ReturnSQL = cf.ReturnType.Name
+				c.Redact = redact
 			}
 			t.AllComputed[mc.Name] = c
 			if !allowed || f.Returns != nil && f.Returns.hidden {

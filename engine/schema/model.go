@@ -16,6 +16,11 @@
 // enum values. Role schemas are derived from it lazily, on a role's first
 // request, and kept until the next snapshot, so a role nobody uses costs
 // nothing and a metadata change never rebuilds eagerly for every role.
+//
+// What a role may do with a table is resolved in one place (perms.go),
+// inherited roles included (inherited.go, selectperm.go): the compiler
+// reads it from the role's Table (Filter, Columns and their Redact...),
+// so schema and SQL always agree.
 package schema
 
 import (
@@ -139,6 +144,7 @@ type Table struct {
 	// Filter is the row filter of the role's select permission (a
 	// boolean expression that may reference session variables), decoded
 	// once here (JSON numbers kept as json.Number); nil means every row.
+	// For an inherited role it is the OR of its parents' (selectperm.go).
 	Filter            any
 	Limit             *int64
 	AllowAggregations bool
@@ -151,8 +157,12 @@ type Table struct {
 	Update *UpdatePerm
 	Delete *DeletePerm
 
-	perm   *metadata.SelectPermission // nil for admin
-	hidden bool                       // known only to permission filters
+	// Redacts: some column the role selects is redacted (Column.Redact),
+	// which only an inherited role's can be.
+	Redacts bool
+
+	perm   *selectPerm // nil for admin
+	hidden bool        // known only to permission filters
 }
 
 // Column is a column of a table.
@@ -166,6 +176,11 @@ type Column struct {
 	// EnumType is the GraphQL enum of an enum-table reference ("" if not).
 	EnumType string
 	Catalog  *catalog.Column
+	// Redact is, for a column an inherited role selects but not on every
+	// row it sees, the condition (a permission boolean expression over
+	// the row) under which its value shows; elsewhere it reads null.
+	// nil: the value always shows.
+	Redact any
 }
 
 // Numeric reports whether aggregates such as sum and avg apply.
@@ -241,6 +256,8 @@ type ComputedField struct {
 	ArgsType  string
 	Comment   *string
 	ReturnSQL string
+	// Redact: as Column.Redact, for a scalar computed field.
+	Redact any
 }
 
 // AggregateScalar is the type of an aggregate of a column: sum keeps the

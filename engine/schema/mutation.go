@@ -7,6 +7,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/strata-dev/strata/engine/catalog"
+	"github.com/strata-dev/strata/engine/compile"
 	"github.com/strata-dev/strata/engine/metadata"
 )
 
@@ -53,39 +54,13 @@ const (
 	ReturningField
 )
 
-type tablePerms struct {
-	sel *metadata.SelectPermission
-	ins *metadata.InsertPermission
-	upd *metadata.UpdatePermission
-	del *metadata.DeletePermission
-}
-
-func (b *builder) permsOf(mt *metadata.Table) tablePerms {
-	var p tablePerms
+// permsOf is the role's permissions on a table (perms.go); admin has
+// none: it may do anything.
+func (b *builder) permsOf(src *Source, mt *metadata.Table, rt *compile.Table) *tablePerms {
 	if b.admin {
-		return p
+		return &tablePerms{}
 	}
-	for _, x := range mt.SelectPermissions {
-		if x.Role == b.role {
-			p.sel = &x.Permission
-		}
-	}
-	for _, x := range mt.InsertPermissions {
-		if x.Role == b.role {
-			p.ins = &x.Permission
-		}
-	}
-	for _, x := range mt.UpdatePermissions {
-		if x.Role == b.role {
-			p.upd = &x.Permission
-		}
-	}
-	for _, x := range mt.DeletePermissions {
-		if x.Role == b.role {
-			p.del = &x.Permission
-		}
-	}
-	return p
+	return b.perms.perms(src.Name, mt, rt.Catalog, b.role)
 }
 
 // boolFilter decodes a permission's filter or check; nil means true.
@@ -110,7 +85,7 @@ func writable(c *catalog.Column) bool {
 // mutationPerms resolves the role's insert, update and delete
 // permissions on t (every column, every row for admin). Backend-only
 // permissions are left out: this schema is the frontend one.
-func (b *builder) mutationPerms(t *Table, p tablePerms) {
+func (b *builder) mutationPerms(t *Table, p *tablePerms) {
 	columns := func(raw []byte, set map[string]any) ([]*Column, map[string]*Column) {
 		allowed := func(string) bool { return true }
 		if raw != nil {

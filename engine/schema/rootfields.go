@@ -52,8 +52,8 @@ func (t *Table) rootsOf(kind string) roots {
 		return everywhere
 	}
 	return roots{
-		query:        kind != streamRootField && listed(t.perm.QueryRootFields, kind),
-		subscription: listed(t.perm.SubscriptionRootFields, kind),
+		query:        kind != streamRootField && listed(t.perm.queryRootFields, kind),
+		subscription: listed(t.perm.subscriptionRootFields, kind),
 	}
 }
 

@@ -28,7 +28,7 @@ func TestRootFieldListsInANamespace(t *testing.T) {
 	perm.AllowAggregations = true
 	perm.QueryRootFields = []string{selectRootField, selectAggregateRootField}
 	perm.SubscriptionRootFields = []string{selectByPKRootField}
-	s := build([]*Source{src}, "user", false)
+	s := build([]*Source{src}, nil, "user", false)
 
 	if got := fieldNames(s.AST.Query); !slices.Equal(got, []string{"ns"}) {
 		t.Errorf("query_root: %v", got)
@@ -56,7 +56,7 @@ func TestRootFieldListsInANamespace(t *testing.T) {
 	// With no subscription field left, the namespace leaves
 	// subscription_root, and subscription_root goes with it.
 	perm.SubscriptionRootFields = []string{}
-	if s := build([]*Source{src}, "user", false); s.AST.Subscription != nil || s.AST.Types["ns_subscription"] != nil {
+	if s := build([]*Source{src}, nil, "user", false); s.AST.Subscription != nil || s.AST.Types["ns_subscription"] != nil {
 		t.Errorf("subscription_root: %v, ns_subscription: %v", fieldNames(s.AST.Subscription), s.AST.Types["ns_subscription"])
 	}
 }
@@ -66,14 +66,14 @@ func TestRootFieldListsLeaveAdminAlone(t *testing.T) {
 	src := library(1)
 	src.Metadata.Tables[0].SelectPermissions[0].Permission.QueryRootFields = []string{}
 	src.Metadata.Tables[0].SelectPermissions[0].Permission.SubscriptionRootFields = []string{}
-	admin := build([]*Source{src}, "admin", false)
+	admin := build([]*Source{src}, nil, "admin", false)
 	if got := fieldNames(admin.AST.Query); !slices.Equal(got, []string{"t0", "t0_aggregate", "t0_by_pk"}) {
 		t.Errorf("admin's query_root: %v", got)
 	}
 	if got := fieldNames(admin.AST.Subscription); !slices.Equal(got, []string{"t0", "t0_aggregate", "t0_by_pk", "t0_stream"}) {
 		t.Errorf("admin's subscription_root: %v", got)
 	}
-	user := build([]*Source{src}, "user", false)
+	user := build([]*Source{src}, nil, "user", false)
 	if got := fieldNames(user.AST.Query); !slices.Equal(got, []string{"no_queries_available"}) || user.AST.Subscription != nil {
 		t.Errorf("user's roots: %v, %v", got, fieldNames(user.AST.Subscription))
 	}

@@ -55,7 +55,7 @@ func library(n int) *Source {
 }
 
 func TestAdminSchemaHasHasurasShape(t *testing.T) {
-	s := build([]*Source{library(3)}, "admin", false)
+	s := build([]*Source{library(3)}, nil, "admin", false)
 	root := s.AST.Query
 	for _, f := range []string{"t0", "t0_by_pk", "t0_aggregate", "t2"} {
 		if root.Fields.ForName(f) == nil {
@@ -96,7 +96,7 @@ func TestAdminSchemaHasHasurasShape(t *testing.T) {
 }
 
 func TestRoleSeesItsPermissionsOnly(t *testing.T) {
-	s := build([]*Source{library(4)}, "user", false)
+	s := build([]*Source{library(4)}, nil, "user", false)
 	if s.AST.Query.Fields.ForName("t1") != nil || s.AST.Query.Fields.ForName("t0") == nil {
 		t.Error("user must see the even tables only")
 	}
@@ -110,7 +110,7 @@ func TestRoleSeesItsPermissionsOnly(t *testing.T) {
 	if f := s.Field("t0", "name"); f == nil || f.Kind != ColumnField || f.Table.Filter == nil {
 		t.Errorf("t0.name meaning: %+v", f)
 	}
-	none := build([]*Source{library(2)}, "nobody", false)
+	none := build([]*Source{library(2)}, nil, "nobody", false)
 	if none.AST.Query.Fields.ForName("no_queries_available") == nil {
 		t.Error("a role with nothing gets Hasura's placeholder field")
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func TestStreamFieldsHaveHasurasShape(t *testing.T) {
-	s := build([]*Source{library(3)}, "admin", false)
+	s := build([]*Source{library(3)}, nil, "admin", false)
 	sub, query := s.AST.Subscription, s.AST.Query
 	if query.Fields.ForName("t0_stream") != nil {
 		t.Error("query_root has t0_stream")
@@ -80,7 +80,7 @@ func TestStreamFieldsFollowPermissionsAndNames(t *testing.T) {
 	// user may select t0 and t2, and stream only t2 (t0's permission
 	// lists the subscription root fields without select_stream).
 	src.Metadata.Tables[0].SelectPermissions[0].Permission.SubscriptionRootFields = []string{"select"}
-	user := build([]*Source{src}, "user", false)
+	user := build([]*Source{src}, nil, "user", false)
 	sub := user.AST.Subscription
 	for name, want := range map[string]bool{"t0": true, "t0_stream": false, "t1_stream": false, "t2_rows": true, "t2_feed": true, "t2_stream": false, "t3_stream": false} {
 		if got := sub.Fields.ForName(name) != nil; got != want {
@@ -96,7 +96,7 @@ func TestStreamFieldsFollowPermissionsAndNames(t *testing.T) {
 		t.Error("id takes null")
 	}
 	// Relay has no subscriptions.
-	if relay := build([]*Source{src}, "admin", true); relay.AST.Subscription != nil {
+	if relay := build([]*Source{src}, nil, "admin", true); relay.AST.Subscription != nil {
 		t.Error("relay schema has a subscription_root")
 	}
 }
