@@ -238,7 +238,7 @@ func decodePermission[P any](b []byte, path string) (*Permission[P], error) {
 	}
 	p := &Permission[P]{Role: *r.Role, Comment: r.Comment}
 	if err := decodePermissionBody(r.Permission, &p.Permission); err != nil {
-		return nil, parseError(path + ".permission", err)
+		return nil, parseError(path+".permission", err)
 	}
 	return p, nil
 }

@@ -22,6 +22,8 @@ import (
 
 // Source is a database as the engine sees it.
 type Source struct {
+	// Metadata is the source's metadata as served: without its
+	// inconsistent permissions (Snapshot.Metadata has them all).
 	Metadata *metadata.Source
 	Pool     *pgxpool.Pool    // nil when the source is inconsistent
 	Catalog  *catalog.Catalog // nil when the source is inconsistent
@@ -145,7 +147,10 @@ func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, catalogs map[s
 			}
 		}
 		ss.Pool, ss.Catalog = pool, cat
-		s.Inconsistent = append(s.Inconsistent, Check(src, cat)...)
+		found := Check(src, cat)
+		s.Inconsistent = append(s.Inconsistent, found...)
+		// The schema is served without the permissions that do not fit.
+		ss.Metadata = WithoutInconsistentPermissions(src, found)
 	}
 	if v := c.validator.Load(); v != nil {
 		s.Inconsistent = append(s.Inconsistent, (*v)(ctx, s)...)

@@ -19,6 +19,11 @@ type InconsistentObject struct {
 	Type       string `json:"type"`
 	// Source the object belongs to (not part of Hasura's shape).
 	Source string `json:"-"`
+	// Dependent is how a dependency-error names the object, when it can
+	// be one ("relationship article.author in source \"default\"").
+	Dependent string `json:"-"`
+	// Permission is the permission an inconsistent permission is.
+	Permission *PermissionRef `json:"-"`
 }
 
 // DisplayName prints a table as Hasura does: bare in public, else
@@ -53,9 +58,10 @@ func FunctionObject(source string, fn metadata.QualifiedName) string {
 	return fmt.Sprintf("function %s in source %s", DisplayName(fn), source)
 }
 
-// PermissionObject names a role's permission of one kind on a table.
-func PermissionObject(source string, table metadata.QualifiedName, role, kind string) string {
-	return fmt.Sprintf("permission %s.%s.%s in source %s", DisplayName(table), role, kind, source)
+// RelationshipDependent is how Hasura names a relationship among the
+// objects that depend on another.
+func RelationshipDependent(source string, table metadata.QualifiedName, name string) string {
+	return fmt.Sprintf("relationship %s.%s in source %s", DisplayName(table), name, dquote(source))
 }
 
 func inconsistent(source, typ, name, reason string, def any) InconsistentObject {
@@ -67,7 +73,9 @@ func inconsistent(source, typ, name, reason string, def any) InconsistentObject 
 // reported again), as in Hasura.
 func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
 	// Missing tables first, then what is inside the tables that exist,
-	// whatever the order of the tables: Hasura reports them so.
+	// whatever the order of the tables: Hasura reports them so. The
+	// permissions come last: Hasura builds them once every table's
+	// fields are known.
 	var out, inner []InconsistentObject
 	tracked := map[metadata.QualifiedName]bool{}
 	for _, t := range src.Tables {
@@ -98,14 +106,17 @@ func Check(src *metadata.Source, cat *catalog.Catalog) []InconsistentObject {
 					reason = fmt.Sprintf("field definition conflicts with custom field name for postgres column %q", col)
 				}
 				if reason != "" {
-					inner = append(inner, inconsistent(src.Name, kind.typ,
+					o := inconsistent(src.Name, kind.typ,
 						RelationshipObject(src.Name, t.Table, kind.array, r.Name),
-						reason, relDefinition(src.Name, t.Table, r)))
+						reason, relDefinition(src.Name, t.Table, r))
+					o.Dependent = RelationshipDependent(src.Name, t.Table, r.Name)
+					inner = append(inner, o)
 				}
 			}
 		}
 	}
-	return append(out, inner...)
+	out = append(out, inner...)
+	return append(out, permissionInconsistencies(src, buildFields(src, cat))...)
 }
 
 // notTrackedSuffix marks a reason Hasura reports without the table and

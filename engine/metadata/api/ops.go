@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/catalog"
@@ -194,15 +196,18 @@ func (t *txn) sourceOf(req *request, argSource string) string {
 	return defaultSource
 }
 
+// dependencyError refuses to drop what deps depend on, listing them once
+// each in text order, as Hasura's reportSchemaObjs does.
 func dependencyError(deps []string) *apierr.Error {
-	msg := "cannot drop due to the following dependent objects: "
-	for i, d := range deps {
-		if i > 0 {
-			msg += ", "
-		}
-		msg += d
-	}
-	return apierr.BadRequest("dependency-error", "%s", msg).WithPath("$.args")
+	return apierr.BadRequest("dependency-error", "cannot drop due to the following dependent objects: %s", reportObjects(deps)).WithPath("$.args")
+}
+
+// reportObjects lists dependent objects as Hasura does: sorted, unique,
+// comma-separated.
+func reportObjects(objs []string) string {
+	sorted := slices.Clone(objs)
+	slices.Sort(sorted)
+	return strings.Join(slices.Compact(sorted), ", ")
 }
 
 func badRequest(code, format string, args ...any) *apierr.Error {

@@ -114,12 +114,21 @@ func dropComputedField(ctx context.Context, t *txn, req *request) (any, error) {
 	if err := decodeArgs(req.Args, &a); err != nil {
 		return nil, err
 	}
-	_, _, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
+	src, cat, tbl, err := t.trackedTableOf(ctx, req, a.Source, a.Table)
 	if err != nil {
 		return nil, err
 	}
 	for i, c := range tbl.ComputedFields {
 		if c.Name == a.Name {
+			// The permissions that use it go with it, with cascade.
+			uses := func(p schemacache.PermissionDeps) bool {
+				return p.DependsOn(func(d schemacache.Dependency) bool {
+					return d.Kind == schemacache.DepComputedField && d.Table == a.Table && d.Name == a.Name
+				})
+			}
+			if deps := permissionDependents(src, schemacache.PermissionDependencies(src, cat), uses, a.Cascade); len(deps) > 0 && !a.Cascade {
+				return nil, dependencyError(deps)
+			}
 			tbl.ComputedFields = append(tbl.ComputedFields[:i], tbl.ComputedFields[i+1:]...)
 			t.changed = true
 			return success, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/compile"
+	"github.com/strata-dev/strata/engine/schemacache"
 )
 
 // The v1 data API (/v1/query and /v2/query select, count, insert,
@@ -67,7 +68,9 @@ func v1Statement(compileFn func(*compile.Schema, json.RawMessage) (*compile.Stat
 		schema := compile.BuildSchema(src, cat)
 		var stmt *compile.Statement
 		if sess := sessionOf(ctx); sess != nil && !sess.IsAdmin() {
-			stmt, err = roleStatement(src, schema, sess, req.Type, req.Args)
+			// A role is served without its inconsistent permissions.
+			served := schemacache.WithoutInconsistentPermissions(src, t.base.Inconsistent)
+			stmt, err = roleStatement(served, schema, sess, req.Type, req.Args)
 		} else {
 			stmt, err = compileFn(schema, req.Args)
 		}

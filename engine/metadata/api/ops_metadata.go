@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/strata-dev/strata/engine/apierr"
@@ -122,8 +123,20 @@ func getInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error)
 // inconsistent.
 func dropInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error) {
 	for _, o := range t.base.Inconsistent {
-		if o.Type == "source" {
+		switch o.Type {
+		case "source":
 			t.md.Sources = removeSource(t.md.Sources, o.Source)
+			continue
+		case "query_collections":
+			if err := t.dropSavedQuery(o.Name); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if o.Permission != nil {
+			if src, ok := t.md.Source(o.Source); ok {
+				schemacache.DropPermission(src, *o.Permission)
+			}
 			continue
 		}
 		src, ok := t.md.Source(o.Source)
@@ -146,6 +159,56 @@ func dropInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error
 	}
 	t.changed, t.allowInconsistent = true, true
 	return success, nil
+}
+
+// dropSavedQuery drops the saved query an inconsistency names, and the
+// REST endpoints that serve it (Hasura's dropListedQueryFromQueryCollections).
+// A collection left empty goes too, with its allowlist entries. (Hasura
+// then clears the whole allowlist, every collection's entries: a bug not
+// copied here.)
+func (t *txn) dropSavedQuery(object string) error {
+	cols, err := t.collections()
+	if err != nil {
+		return err
+	}
+	for _, c := range cols {
+		if !c.ok {
+			continue
+		}
+		i := slices.IndexFunc(c.val.Definition.Queries, func(q json.RawMessage) bool {
+			return savedQueryObject(c.val.Name, queryNameOf(q)) == object
+		})
+		if i < 0 {
+			continue
+		}
+		name, query := c.val.Name, queryNameOf(c.val.Definition.Queries[i])
+		c.val.Definition.Queries = slices.Delete(slices.Clone(c.val.Definition.Queries), i, i+1)
+		c.raw = nil
+		emptied := len(c.val.Definition.Queries) == 0
+		eps, err := t.restEndpoints()
+		if err != nil {
+			return err
+		}
+		dependent := func(e *restEndpoint) bool {
+			q := e.Definition.Query
+			return q.CollectionName == name && (emptied || q.QueryName == query)
+		}
+		if err := eps.removeIf(dependent).store(&t.md.RestEndpoints); err != nil {
+			return err
+		}
+		if emptied {
+			cols = cols.removeIf(byCollectionName(name))
+			al, err := t.allowlist()
+			if err != nil {
+				return err
+			}
+			if err := al.removeIf(inAllowlist(name)).store(&t.md.Allowlist); err != nil {
+				return err
+			}
+		}
+		return cols.store(&t.md.QueryCollections)
+	}
+	return nil
 }
 
 func getCatalogState(ctx context.Context, t *txn, _ *request) (any, error) {

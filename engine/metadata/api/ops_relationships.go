@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/catalog"
 	"github.com/strata-dev/strata/engine/metadata"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
@@ -108,9 +109,22 @@ func (t *txn) relationship(ctx context.Context, req *request, a *namedRelationsh
 
 func dropRelationship(ctx context.Context, t *txn, req *request) (any, error) {
 	var a namedRelationshipArgs
-	_, r, list, err := t.relationship(ctx, req, &a)
+	tbl, r, list, err := t.relationship(ctx, req, &a)
 	if err != nil {
 		return nil, err
+	}
+	// The permissions that filter through it go with it, with cascade.
+	src, cat, err := t.source(ctx, t.sourceOf(req, a.Source))
+	if err != nil {
+		return nil, err
+	}
+	uses := func(p schemacache.PermissionDeps) bool {
+		return p.DependsOn(func(d schemacache.Dependency) bool {
+			return d.Kind == schemacache.DepRelationship && d.Table == tbl.Table && d.Name == r.Name
+		})
+	}
+	if deps := permissionDependents(src, schemacache.PermissionDependencies(src, cat), uses, a.Cascade); len(deps) > 0 && !a.Cascade {
+		return nil, dependencyError(deps)
 	}
 	*list = without(*list, r)
 	t.changed = true
@@ -129,6 +143,11 @@ func renameRelationship(ctx context.Context, t *txn, req *request) (any, error) 
 	if _, _, clash := findRelationship(tbl, a.NewName); clash {
 		return nil, badRequest(apierr.CodeAlreadyExists, "relationship %q already exists in table %q", a.NewName, schemacache.DisplayName(tbl.Table))
 	}
+	src, cat, err := t.source(ctx, t.sourceOf(req, a.Source))
+	if err != nil {
+		return nil, err
+	}
+	renameRelationshipInPermissions(src, cat, tbl.Table, r.Name, a.NewName)
 	r.Name = a.NewName
 	t.changed = true
 	return success, nil
@@ -143,4 +162,69 @@ func setRelationshipComment(ctx context.Context, t *txn, req *request) (any, err
 	r.Comment = a.Comment
 	t.changed = true
 	return success, nil
+}
+
+// renameRelationshipInPermissions renames a relationship of table in the
+// boolean expressions of every permission that names it, on its own table
+// or reaching it through other relationships and _exists, as Hasura's
+// renameRelationshipInMetadata does. It runs before the rename: the walk
+// follows relationships by their current names.
+func renameRelationshipInPermissions(src *metadata.Source, cat *catalog.Catalog, table metadata.QualifiedName, from, to string) {
+	if cat == nil {
+		return // not connected: relationships cannot be followed
+	}
+	var walk func(cur metadata.QualifiedName, v any) any
+	walk = func(cur metadata.QualifiedName, v any) any {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			switch k {
+			case "_and", "_or", "$and", "$or":
+				if list, ok := e.([]any); ok {
+					for i := range list {
+						list[i] = walk(cur, list[i])
+					}
+				}
+			case "_not", "$not":
+				e = walk(cur, e)
+			case "_exists", "$exists":
+				if x, ok := e.(map[string]any); ok {
+					var other metadata.QualifiedName
+					if raw, err := json.Marshal(x["_table"]); err == nil && json.Unmarshal(raw, &other) == nil {
+						x["_where"] = walk(other, x["_where"])
+					}
+				}
+			default:
+				if remote, ok := remoteTable(src, cat, cur, k); ok {
+					e = walk(remote, e)
+					if cur == table && k == from {
+						k = to
+					}
+				}
+			}
+			out[k] = e
+		}
+		return out
+	}
+	for _, tbl := range src.Tables {
+		exp := func(raw json.RawMessage) json.RawMessage {
+			return rewriteJSON(raw, func(v any) any { return walk(tbl.Table, v) })
+		}
+		for _, p := range tbl.InsertPermissions {
+			p.Permission.Check = exp(p.Permission.Check)
+		}
+		for _, p := range tbl.SelectPermissions {
+			p.Permission.Filter = exp(p.Permission.Filter)
+		}
+		for _, p := range tbl.UpdatePermissions {
+			p.Permission.Filter = exp(p.Permission.Filter)
+			p.Permission.Check = exp(p.Permission.Check)
+		}
+		for _, p := range tbl.DeletePermissions {
+			p.Permission.Filter = exp(p.Permission.Filter)
+		}
+	}
 }

@@ -17,9 +17,10 @@ import (
 // runSQL is run_sql. When the SQL may change the schema, the catalog is
 // read again inside its transaction and the metadata follows the change
 // before COMMIT: renamed tables are renamed, dropped tables untracked, and
-// objects the change would break are dropped with `cascade` or else undo
-// the whole statement with a dependency-error. Metadata never silently
-// points at something that is gone.
+// objects the change would break (relationships, computed fields,
+// permissions on dropped columns: ops_sql_deps.go) are dropped with
+// `cascade` or else undo the whole statement with a dependency-error.
+// Metadata never silently points at something that is gone.
 func runSQL(ctx context.Context, t *txn, req *request) (any, error) {
 	args, perr := runsql.ParseArgs(req.Args)
 	if perr != nil {
@@ -78,6 +79,14 @@ func runSQL(ctx context.Context, t *txn, req *request) (any, error) {
 // after.
 func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog, cascade bool) *apierr.Error {
 	old := schemacache.Check(src, before)
+	// What the permissions depend on, and what the change drops, as the
+	// tables were named before it.
+	var perms []schemacache.PermissionDeps
+	if before != nil {
+		perms = schemacache.PermissionDependencies(src, before)
+	}
+	diff := diffTables(src, before, after)
+	renamed := map[metadata.QualifiedName]metadata.QualifiedName{}
 
 	// Renames: a tracked table whose OID now carries another name.
 	if before != nil {
@@ -91,7 +100,9 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 				continue
 			}
 			if now, ok := byOID[was.OID]; ok && (now.Name.Schema != tbl.Table.Schema || now.Name.Name != tbl.Table.Name) {
-				renameTable(src, tbl.Table, metadata.QualifiedName{Schema: now.Name.Schema, Name: now.Name.Name})
+				to := metadata.QualifiedName{Schema: now.Name.Schema, Name: now.Name.Name}
+				renamed[tbl.Table] = to
+				renameTable(src, tbl.Table, to)
 			}
 		}
 		findColumnRenames(src, before, after).apply(src, after)
@@ -107,12 +118,23 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 		}
 		for _, d := range dependentRelationships(src, before, tbl.Table) {
 			if _, kept := after.Table(d.table.Table.Schema, d.table.Table.Name); kept {
-				deps = append(deps, fmt.Sprintf("relationship %s.%s in source %q", schemacache.DisplayName(d.table.Table), d.rel.Name, src.Name))
+				deps = append(deps, schemacache.RelationshipDependent(src.Name, d.table.Table, d.rel.Name))
 				d.table.ObjectRelationships = without(d.table.ObjectRelationships, d.rel)
 				d.table.ArrayRelationships = without(d.table.ArrayRelationships, d.rel)
 			}
 		}
 		src.Tables = removeTable(src.Tables, tbl.Table)
+	}
+
+	// Permissions of the tables that stay that depend on a dropped table
+	// or column, named as they were.
+	for _, p := range diff.dependents(perms) {
+		deps = append(deps, schemacache.PermissionDependent(src.Name, p.Table, p.Role, p.Kind))
+		ref := p.PermissionRef
+		if to, ok := renamed[ref.Table]; ok {
+			ref.Table = to
+		}
+		schemacache.DropPermission(src, ref)
 	}
 
 	// Dropped functions leave the metadata too; computed fields built on
@@ -135,30 +157,43 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 	}
 
 	// Anything else the change broke (a column a relationship used, ...).
+	// Permissions are not among them: those that depend on what was
+	// dropped are above, and one broken otherwise (by a relationship
+	// dropped here, say) is left to the check of new inconsistencies, as
+	// in Hasura.
 	known := map[string]bool{}
 	for _, o := range old {
 		known[o.Name] = true
 	}
 	var broken []schemacache.InconsistentObject
 	for _, o := range schemacache.Check(src, after) {
-		if !known[o.Name] {
+		if !known[o.Name] && o.Permission == nil {
 			broken = append(broken, o)
-			deps = append(deps, o.Name)
+			name := o.Dependent
+			if name == "" {
+				name = o.Name
+			}
+			deps = append(deps, name)
 		}
 	}
 	if len(deps) > 0 && !cascade {
 		return dependencyError(deps)
 	}
+	if err := diff.typeChangeError(src.Name, perms); err != nil {
+		return err
+	}
 	dropObjects(src, broken)
 	return nil
 }
 
-// renameTable renames a tracked table and every reference to it.
+// renameTable renames a tracked table and every reference to it: in
+// relationships and in the _exists of permissions.
 func renameTable(src *metadata.Source, from, to metadata.QualifiedName) {
 	for _, tbl := range src.Tables {
 		if tbl.Table == from {
 			tbl.Table = to
 		}
+		renameExistsTables(tbl, from, to)
 		for _, list := range [][]*metadata.Relationship{tbl.ObjectRelationships, tbl.ArrayRelationships} {
 			for _, r := range list {
 				r.Using = schemacache.MapUsingTables(r.Using, func(q metadata.QualifiedName) metadata.QualifiedName {
@@ -169,6 +204,45 @@ func renameTable(src *metadata.Source, from, to metadata.QualifiedName) {
 				})
 			}
 		}
+	}
+}
+
+// renameExistsTables renames the table of every _exists in tbl's
+// permissions from one name to another.
+func renameExistsTables(tbl *metadata.Table, from, to metadata.QualifiedName) {
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case map[string]any:
+			for k, e := range x {
+				if ex, ok := e.(map[string]any); ok && (k == "_exists" || k == "$exists") {
+					var q metadata.QualifiedName
+					if raw, err := json.Marshal(ex["_table"]); err == nil && json.Unmarshal(raw, &q) == nil && q == from {
+						ex["_table"] = map[string]any{"schema": to.Schema, "name": to.Name}
+					}
+				}
+				x[k] = walk(e)
+			}
+		}
+		return v
+	}
+	exp := func(raw json.RawMessage) json.RawMessage { return rewriteJSON(raw, walk) }
+	for _, p := range tbl.InsertPermissions {
+		p.Permission.Check = exp(p.Permission.Check)
+	}
+	for _, p := range tbl.SelectPermissions {
+		p.Permission.Filter = exp(p.Permission.Filter)
+	}
+	for _, p := range tbl.UpdatePermissions {
+		p.Permission.Filter = exp(p.Permission.Filter)
+		p.Permission.Check = exp(p.Permission.Check)
+	}
+	for _, p := range tbl.DeletePermissions {
+		p.Permission.Filter = exp(p.Permission.Filter)
 	}
 }
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
@@ -104,11 +103,17 @@ func untrackTable(ctx context.Context, t *txn, req *request) (any, error) {
 		return nil, badRequest("already-untracked", "view/table already untracked: %q", schemacache.DisplayName(q))
 	}
 	deps := dependentRelationships(src, cat, q)
-	if len(deps) > 0 && !a.Cascade {
-		names := make([]string, len(deps))
-		for i, d := range deps {
-			names[i] = fmt.Sprintf("relationship %s.%s in source %q", schemacache.DisplayName(d.table.Table), d.rel.Name, src.Name)
-		}
+	names := make([]string, len(deps))
+	for i, d := range deps {
+		names[i] = schemacache.RelationshipDependent(src.Name, d.table.Table, d.rel.Name)
+	}
+	// Permissions of other tables that reach into it (through a
+	// relationship or _exists) depend on it too.
+	reaches := func(p schemacache.PermissionDeps) bool {
+		return p.Table != q && p.DependsOn(func(d schemacache.Dependency) bool { return d.Table == q })
+	}
+	names = append(names, permissionDependents(src, schemacache.PermissionDependencies(src, cat), reaches, a.Cascade)...)
+	if len(names) > 0 && !a.Cascade {
 		return nil, dependencyError(names)
 	}
 	for _, d := range deps {
