@@ -59,6 +59,12 @@ func wsType(t *testing.T, c *websocket.Conn) string {
 	return m.Type
 }
 
+// trackOther changes the metadata.
+func trackOther(t *testing.T, e *enginetest.Engine) {
+	t.Helper()
+	enginetest.MustPost(t, e, "/v1/metadata", map[string]any{"type": "pg_track_table", "args": map[string]any{"table": "other"}})
+}
+
 func setupItems(t *testing.T, e *enginetest.Engine) {
 	t.Helper()
 	if status, _, body := enginetest.Do(t, http.MethodPost, e.URL+"/v1/query", nil, `{"type":"bulk","args":[
@@ -77,10 +83,7 @@ func TestMetadataChangeRestartsWebsockets(t *testing.T) {
 	e := enginetest.Start(t, nil)
 	setupItems(t, e)
 	c := subscribed(t, e.URL)
-	if status, _, body := enginetest.Do(t, http.MethodPost, e.URL+"/v1/metadata", nil,
-		`{"type":"pg_track_table","args":{"table":"other"}}`); status != http.StatusOK {
-		t.Fatalf("track: %d %s", status, body)
-	}
+	trackOther(t, e)
 	ctx, cancel := context.WithTimeout(context.Background(), wsWait)
 	defer cancel()
 	for {
@@ -104,10 +107,7 @@ func TestMetadataChangeKeepsWebsocketsWhenAsked(t *testing.T) {
 	e := enginetest.Start(t, func(c *config.Config) { c.CloseWebsocketsOnMetadataChange = false })
 	setupItems(t, e)
 	c := subscribed(t, e.URL)
-	if status, _, body := enginetest.Do(t, http.MethodPost, e.URL+"/v1/metadata", nil,
-		`{"type":"pg_track_table","args":{"table":"other"}}`); status != http.StatusOK {
-		t.Fatalf("track: %d %s", status, body)
-	}
+	trackOther(t, e)
 	// Still open: a second subscription on it answers.
 	ctx, cancel := context.WithTimeout(context.Background(), wsWait)
 	defer cancel()

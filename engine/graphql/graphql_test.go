@@ -1,7 +1,6 @@
 package graphql_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,34 +16,11 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// post sends a JSON body and returns the status and decoded response.
-func post(t testing.TB, url string, body any, headers map[string]string) (int, any) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not JSON: %v: %s", err, raw)
-	}
-	return resp.StatusCode, out
-}
-
-func mustOK(t *testing.T, e *enginetest.Engine, path string, body any) {
-	t.Helper()
-	if status, out := post(t, e.URL+path, body, nil); status != 200 {
-		t.Fatalf("%s: %d %v", path, status, out)
-	}
-}
+// post and mustOK are enginetest's, under the names these tests use.
+var (
+	post   = enginetest.PostJSON
+	mustOK = enginetest.MustPost
+)
 
 // library is an engine with authors and articles, relationships, and a
 // `user` role that sees published articles and its own drafts.

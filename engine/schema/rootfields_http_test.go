@@ -1,10 +1,7 @@
 package schema_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"reflect"
 	"testing"
 
@@ -157,34 +154,11 @@ func gql(t *testing.T, e *enginetest.Engine, path, role, query string) any {
 	return got
 }
 
-// post sends a JSON body and returns the status and decoded response.
-func post(t *testing.T, url string, body any, headers map[string]string) (int, any) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not JSON: %v: %s", err, raw)
-	}
-	return resp.StatusCode, out
-}
-
-func mustOK(t *testing.T, e *enginetest.Engine, path string, body any) {
-	t.Helper()
-	if status, out := post(t, e.URL+path, body, nil); status != http.StatusOK {
-		t.Fatalf("%s: %d %v", path, status, out)
-	}
-}
+// post and mustOK are enginetest's, under the names these tests use.
+var (
+	post   = enginetest.PostJSON
+	mustOK = enginetest.MustPost
+)
 
 func jsonOf(t *testing.T, s string) any {
 	t.Helper()

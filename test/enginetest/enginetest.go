@@ -4,6 +4,7 @@ package enginetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -92,4 +93,34 @@ func Do(t testing.TB, method, url string, header http.Header, body string) (int,
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// PostJSON sends body, marshalled to JSON, with the headers, and returns
+// the status and the decoded answer; an answer that is not JSON fails the
+// test.
+func PostJSON(t testing.TB, url string, body any, headers map[string]string) (int, any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	status, _, raw := Do(t, http.MethodPost, url, h, string(b))
+	var out any
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		t.Fatalf("response is not JSON: %v: %s", err, raw)
+	}
+	return status, out
+}
+
+// MustPost posts body to path of e (with no credentials: test engines run
+// without an admin secret) and fails the test unless it answers 200.
+func MustPost(t testing.TB, e *Engine, path string, body any) {
+	t.Helper()
+	if status, out := PostJSON(t, e.URL+path, body, nil); status != http.StatusOK {
+		t.Fatalf("%s: %d %v", path, status, out)
+	}
 }
