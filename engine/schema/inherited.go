@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/strata-dev/strata/engine/apierr"
+	"github.com/strata-dev/strata/engine/catalog"
 	"github.com/strata-dev/strata/engine/metadata"
 )
 
@@ -257,4 +258,61 @@ func MissingParentRoles(md *metadata.Metadata, role string) string {
 		return fmt.Sprintf("the following parent role(s) are not found: %s which are required to construct the inherited role: %q", strings.Join(missing, ", "), role)
 	}
 	return ""
+}
+
+// TablePermissions are a role's permissions on one tracked table as the
+// GraphQL schema resolves them (an inherited role's derived from its
+// parents'), for the v1 data API, which must agree with it. A nil field
+// is a kind the role has no permission of.
+type TablePermissions struct {
+	Select *SelectPermission
+	Insert *metadata.InsertPermission
+	Update *metadata.UpdatePermission
+	Delete *metadata.DeletePermission
+}
+
+// SelectPermission is a resolved select permission.
+type SelectPermission struct {
+	// Columns maps the columns the role may select (Postgres names) to
+	// their redaction: nil when the value shows on every row the role
+	// sees, else the boolean expression (metadata form) a row must meet
+	// for the value to show.
+	Columns map[string]any
+	// Filter is the row filter (metadata form); nil means every row.
+	Filter any
+	Limit  *int64
+}
+
+// Permissions resolves roles' permissions on the tables of one source,
+// each once (see RolePermissions). What it returns is shared with its
+// memo: read it, never change it.
+type Permissions struct {
+	r   *permResolver
+	src *metadata.Source
+	cat *catalog.Catalog
+}
+
+// RolePermissions resolves permissions on src's tables (cat: its
+// catalog) with md's inherited roles, as perms.go does for the schema.
+func RolePermissions(md *metadata.Metadata, src *metadata.Source, cat *catalog.Catalog) *Permissions {
+	return &Permissions{r: newPermResolver(newInheritance(md)), src: src, cat: cat}
+}
+
+// Of returns role's permissions on table; nil when the table is not
+// tracked or not in the catalog.
+func (p *Permissions) Of(role string, table metadata.QualifiedName) *TablePermissions {
+	mt, ok := p.src.Table(table)
+	if !ok || p.cat == nil {
+		return nil
+	}
+	cat, ok := p.cat.Table(table.Schema, table.Name)
+	if !ok {
+		return nil
+	}
+	tp := p.r.perms(p.src.Name, mt, cat, role)
+	out := &TablePermissions{Insert: tp.ins, Update: tp.upd, Delete: tp.del}
+	if tp.sel != nil {
+		out.Select = &SelectPermission{Columns: tp.sel.columns, Filter: tp.sel.filter, Limit: tp.sel.limit}
+	}
+	return out
 }

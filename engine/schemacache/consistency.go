@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/catalog"
 	"github.com/strata-dev/strata/engine/metadata"
 )
@@ -24,6 +25,31 @@ type InconsistentObject struct {
 	Dependent string `json:"-"`
 	// Permission is the permission an inconsistent permission is.
 	Permission *PermissionRef `json:"-"`
+	// Entity, when set, makes this one of Hasura's informational
+	// inconsistencies, tied to no metadata object (its imObjectIds are
+	// empty): an inherited role's permission it could not inherit. It is
+	// listed as {entity, name, reason, type}, without definition; no
+	// operation is refused for it being new, and drop_inconsistent_metadata
+	// cannot drop it (Informational).
+	Entity any `json:"-"`
+}
+
+// Informational reports whether o names no metadata object (see Entity).
+func (o InconsistentObject) Informational() bool { return o.Entity != nil }
+
+// MarshalJSON writes o in Hasura's shape: definition, reason, name, type;
+// or, when informational, entity, name, reason, type.
+func (o InconsistentObject) MarshalJSON() ([]byte, error) {
+	if o.Entity != nil {
+		return aeson.Marshal(struct {
+			Entity any    `json:"entity"`
+			Name   string `json:"name"`
+			Reason string `json:"reason"`
+			Type   string `json:"type"`
+		}{o.Entity, o.Name, o.Reason, o.Type})
+	}
+	type plain InconsistentObject // without this method
+	return aeson.Marshal(plain(o))
 }
 
 // DisplayName prints a table as Hasura does: bare in public, else

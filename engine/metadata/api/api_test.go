@@ -261,7 +261,7 @@ func TestConcurrentReplaceExactlyOneWins(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			doc := map[string]any{"version": 3, "sources": md["sources"], "inherited_roles": []any{map[string]any{"role_name": fmt.Sprintf("r%d", i), "role_set": []string{"a"}}}}
+			doc := map[string]any{"version": 3, "sources": md["sources"], "inherited_roles": []any{map[string]any{"role_name": fmt.Sprintf("r%d", i), "role_set": []string{}}}}
 			b, _ := json.Marshal(doc)
 			status, _ := post(t, e.URL, "/v1/metadata", fmt.Sprintf(`{"type":"replace_metadata","version":2,"resource_version":%d,"args":{"metadata":%s}}`, v, b))
 			mu.Lock()

@@ -91,6 +91,10 @@ func TestQueryCollectionsAllowlistAndRestEndpoints(t *testing.T) {
 	expectSection(t, s, "query_collections", qc)
 	expectSection(t, s, "allowlist", `[{"collection":"c1","scope":{"global":true}}]`)
 	expectSection(t, s, "rest_endpoints", ep)
+	// An inherited role's parents must be roles the metadata knows.
+	mustOK(t, e.URL, "/v1/metadata", `{"type":"bulk","args":[
+	  {"type":"pg_create_select_permission","args":{"table":"author","role":"user","permission":{"columns":["id"],"filter":{}}}},
+	  {"type":"pg_create_select_permission","args":{"table":"author","role":"editor","permission":{"columns":["id"],"filter":{}}}}]}`)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_inherited_role","args":{"role_name":"manager","role_set":["user","editor"]}}`)
 	expectSection(t, exportSections(t, e.URL), "inherited_roles", `[{"role_name":"manager","role_set":["user","editor"]}]`)
 
@@ -311,6 +315,13 @@ func TestCollectionSectionsKeepUntouchedEntries(t *testing.T) {
 
 func TestInheritedRoles(t *testing.T) {
 	e := enginetest.Start(t, nil)
+	// The parents must be roles the metadata knows: roles with a
+	// permission.
+	sql(t, e.DatabaseURL, schema)
+	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[{"type":"track_table","args":{"name":"author"}},
+	  {"type":"create_select_permission","args":{"table":"author","role":"user","permission":{"columns":["id"],"filter":{}}}},
+	  {"type":"create_select_permission","args":{"table":"author","role":"editor","permission":{"columns":["id"],"filter":{}}}},
+	  {"type":"create_select_permission","args":{"table":"author","role":"viewer","permission":{"columns":["id"],"filter":{}}}}]}`)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_inherited_role","args":{"role_name":"manager","role_set":["user","editor","user"]}}`)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"add_inherited_role","args":{"role_name":"lead","role_set":["manager"]}}`)
 	// Exported sorted by name, as Hasura does.
@@ -335,8 +346,13 @@ func TestInheritedRoles(t *testing.T) {
 			`{"path":"$.type","error":"unknown query type: \"add_inherited_role\"","code":"parse-failed"}`},
 	})
 
-	mustOK(t, e.URL, "/v1/metadata", `{"type":"drop_inherited_role","args":{"role_name":"manager"}}`)
-	expectSection(t, exportSections(t, e.URL), "inherited_roles", `[{"role_name":"lead","role_set":["manager"]}]`)
+	// A parent of another inherited role cannot go first: that one would
+	// be left inconsistent.
+	expectErrors(t, e.URL, []errCase{{"", `{"type":"drop_inherited_role","args":{"role_name":"manager"}}`, 400,
+		`{"path":"$.args","error":"cannot continue due to new inconsistent metadata","code":"unexpected","internal":[` +
+			`{"definition":{"role_name":"lead","role_set":["manager"]},"reason":"Inconsistent object: in inherited role lead: the following parent role(s) are not found: manager which are required to construct the inherited role: \"lead\"","name":"inherited role lead","type":"inherited_role"}]}`}})
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"drop_inherited_role","args":{"role_name":"lead"}}`)
+	expectSection(t, exportSections(t, e.URL), "inherited_roles", `[{"role_name":"manager","role_set":["viewer"]}]`)
+	mustOK(t, e.URL, "/v1/metadata", `{"type":"drop_inherited_role","args":{"role_name":"manager"}}`)
 	expectSection(t, exportSections(t, e.URL), "inherited_roles", "")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/compile"
 	"github.com/strata-dev/strata/engine/metadata"
+	"github.com/strata-dev/strata/engine/schema"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
 
@@ -44,8 +45,8 @@ func sessionOf(ctx context.Context) *auth.Session {
 // roleDataOps are the operations a non-admin session may run.
 var roleDataOps = map[string]bool{"select": true, "count": true, "insert": true, "update": true, "delete": true}
 
-// forRole rewrites select (or count) arguments for sess's role.
-func forRole(src *metadata.Source, schema *compile.Schema, sess *auth.Session, args json.RawMessage, count bool) (json.RawMessage, error) {
+// forRole rewrites select (or count) arguments for the rewriter's role.
+func (r *rewriter) forRole(args json.RawMessage, count bool) (json.RawMessage, error) {
 	var a map[string]json.RawMessage
 	if err := json.Unmarshal(args, &a); err != nil {
 		return nil, badRequest(apierr.CodeParseFailed, "expected Object, but encountered %s", aeson.Kind(args))
@@ -54,7 +55,6 @@ func forRole(src *metadata.Source, schema *compile.Schema, sess *auth.Session, a
 	if err := json.Unmarshal(a["table"], &name); err != nil {
 		return args, nil // the compiler reports it
 	}
-	r := &rewriter{src: src, schema: schema, sess: sess}
 	if count {
 		perm, err := r.permission(name)
 		if err != nil {
@@ -79,6 +79,7 @@ func forRole(src *metadata.Source, schema *compile.Schema, sess *auth.Session, a
 type rewriter struct {
 	src    *metadata.Source
 	schema *compile.Schema
+	perms  *schema.Permissions
 	sess   *auth.Session
 }
 
@@ -103,23 +104,33 @@ func (p *rolePerm) allows(col string) bool {
 	return false
 }
 
+// permission is the role's select permission on a table, resolved as the
+// GraphQL schema resolves it (schema.Permissions: an inherited role's is
+// derived from its parents'). A column an inherited role sees only on
+// some rows (Hasura nulls it on the others) is left out: v1 arguments
+// cannot express that nulling, and the value must not show where Hasura
+// hides it.
 func (r *rewriter) permission(name metadata.QualifiedName) (*rolePerm, error) {
-	if t, ok := r.src.Table(name); ok {
-		for _, p := range t.SelectPermissions {
-			if p.Role != r.sess.Role {
-				continue
-			}
-			perm := &rolePerm{table: name, filter: p.Permission.Filter, limit: p.Permission.Limit}
-			var star string
-			if json.Unmarshal(p.Permission.Columns, &star) == nil && star == "*" {
-				perm.all = true
-			} else {
-				_ = json.Unmarshal(p.Permission.Columns, &perm.columns)
-			}
-			return perm, nil
+	tp := r.perms.Of(r.sess.Role, name)
+	t := r.schema.Tables[name]
+	if tp == nil || tp.Select == nil || t == nil {
+		return nil, badRequest(apierr.CodePermissionDenied, "select on %q for role %q is not allowed. ", schemacache.DisplayName(name), r.sess.Role)
+	}
+	sp := tp.Select
+	perm := &rolePerm{table: name, limit: sp.Limit}
+	if sp.Filter != nil {
+		var err error
+		if perm.filter, err = json.Marshal(sp.Filter); err != nil {
+			return nil, err
 		}
 	}
-	return nil, badRequest(apierr.CodePermissionDenied, "select on %q for role %q is not allowed. ", schemacache.DisplayName(name), r.sess.Role)
+	for _, c := range t.Catalog.Columns {
+		if redact, ok := sp.Columns[c.Name]; ok && redact == nil {
+			perm.columns = append(perm.columns, c.Name)
+		}
+	}
+	perm.all = len(perm.columns) == len(t.Catalog.Columns)
+	return perm, nil
 }
 
 func (r *rewriter) columnDenied(col string) *apierr.Error {

@@ -7,6 +7,7 @@ import (
 	"github.com/strata-dev/strata/engine/auth"
 	"github.com/strata-dev/strata/engine/compile"
 	"github.com/strata-dev/strata/engine/metadata"
+	"github.com/strata-dev/strata/engine/schema"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
 
@@ -20,37 +21,39 @@ import (
 // select's is, and returning names only columns the role may select.
 
 // roleStatement compiles a v1 data operation for a non-admin session.
-func roleStatement(src *metadata.Source, schema *compile.Schema, sess *auth.Session, op string, args json.RawMessage) (*compile.Statement, error) {
+// perms resolves the role's permissions as the GraphQL schema does, so an
+// inherited role has the same ones on both APIs.
+func roleStatement(src *metadata.Source, cs *compile.Schema, perms *schema.Permissions, sess *auth.Session, op string, args json.RawMessage) (*compile.Statement, error) {
+	r := &rewriter{src: src, schema: cs, perms: perms, sess: sess}
 	switch op {
 	case "select", "count":
-		args, err := forRole(src, schema, sess, args, op == "count")
+		args, err := r.forRole(args, op == "count")
 		if err != nil {
 			return nil, err
 		}
 		if op == "count" {
-			return compile.V1Count(schema, args)
+			return compile.V1Count(cs, args)
 		}
-		return compile.V1Select(schema, args)
+		return compile.V1Select(cs, args)
 	}
 	var a map[string]json.RawMessage
 	var name metadata.QualifiedName
 	if json.Unmarshal(args, &a) != nil || json.Unmarshal(a["table"], &name) != nil {
-		return compileWrite(op, schema, args, &compile.Perm{Role: sess.Role}) // the compiler reports the shape
+		return compileWrite(op, cs, args, &compile.Perm{Role: sess.Role}) // the compiler reports the shape
 	}
-	r := &rewriter{src: src, schema: schema, sess: sess}
-	t, mt := schema.Tables[name], r.table(name)
-	if t == nil || mt == nil {
-		return compileWrite(op, schema, args, &compile.Perm{Role: sess.Role}) // the compiler reports the table
+	t, tp := cs.Tables[name], perms.Of(sess.Role, name)
+	if t == nil || tp == nil {
+		return compileWrite(op, cs, args, &compile.Perm{Role: sess.Role}) // the compiler reports the table
 	}
 	var p *compile.Perm
 	var err error
 	switch op {
 	case "insert":
-		p, err = r.insertPerm(t, mt, !isNull(a["returning"]), !isNull(a["on_conflict"]))
+		p, err = r.insertPerm(t, tp, !isNull(a["returning"]), !isNull(a["on_conflict"]))
 	case "update":
-		p, err = r.updatePerm(t, mt)
+		p, err = r.updatePerm(t, tp)
 	case "delete":
-		p, err = r.deletePerm(t, mt)
+		p, err = r.deletePerm(t, tp)
 	}
 	if err != nil {
 		return nil, err
@@ -71,7 +74,7 @@ func roleStatement(src *metadata.Source, schema *compile.Schema, sess *auth.Sess
 			}
 		}
 	}
-	return compileWrite(op, schema, args, p)
+	return compileWrite(op, cs, args, p)
 }
 
 func compileWrite(op string, schema *compile.Schema, args json.RawMessage, p *compile.Perm) (*compile.Statement, error) {
@@ -84,11 +87,6 @@ func compileWrite(op string, schema *compile.Schema, args json.RawMessage, p *co
 	return compile.V1DeleteFor(schema, args, p)
 }
 
-func (r *rewriter) table(name metadata.QualifiedName) *metadata.Table {
-	t, _ := r.src.Table(name)
-	return t
-}
-
 // notAllowed is Hasura's answer when the role has no permission of the
 // kind on the table.
 func (r *rewriter) notAllowed(kind string, name metadata.QualifiedName) *apierr.Error {
@@ -98,13 +96,8 @@ func (r *rewriter) notAllowed(kind string, name metadata.QualifiedName) *apierr.
 // insertPerm is the role's insert permission; returning needs its select
 // permission, on_conflict its update permission (refused later, in
 // order, when it has none).
-func (r *rewriter) insertPerm(t *compile.Table, mt *metadata.Table, returning, onConflict bool) (*compile.Perm, error) {
-	var ip *metadata.InsertPermission
-	for _, p := range mt.InsertPermissions {
-		if p.Role == r.sess.Role {
-			ip = &p.Permission
-		}
-	}
+func (r *rewriter) insertPerm(t *compile.Table, tp *schema.TablePermissions, returning, onConflict bool) (*compile.Perm, error) {
+	ip := tp.Insert
 	if ip == nil {
 		return nil, r.notAllowed("insert", t.Name)
 	}
@@ -125,7 +118,7 @@ func (r *rewriter) insertPerm(t *compile.Table, mt *metadata.Table, returning, o
 		p.Select = readableColumns(t, sp)
 	}
 	if onConflict {
-		if p.Update, err = r.updatePerm(t, mt); err != nil {
+		if p.Update, err = r.updatePerm(t, tp); err != nil {
 			if e, ok := err.(*apierr.Error); ok && e.Code == apierr.CodePermissionDenied {
 				p.Update, err = nil, nil // the compiler refuses the upsert in its turn
 			} else {
@@ -138,13 +131,8 @@ func (r *rewriter) insertPerm(t *compile.Table, mt *metadata.Table, returning, o
 
 // updatePerm is the role's update permission, with its select
 // permission's columns (nil Select when it has none).
-func (r *rewriter) updatePerm(t *compile.Table, mt *metadata.Table) (*compile.Perm, error) {
-	var up *metadata.UpdatePermission
-	for _, p := range mt.UpdatePermissions {
-		if p.Role == r.sess.Role {
-			up = &p.Permission
-		}
-	}
+func (r *rewriter) updatePerm(t *compile.Table, tp *schema.TablePermissions) (*compile.Perm, error) {
+	up := tp.Update
 	if up == nil {
 		return nil, r.notAllowed("update", t.Name)
 	}
@@ -168,13 +156,8 @@ func (r *rewriter) updatePerm(t *compile.Table, mt *metadata.Table) (*compile.Pe
 
 // deletePerm is the role's delete permission, with its select
 // permission's columns (nil Select when it has none).
-func (r *rewriter) deletePerm(t *compile.Table, mt *metadata.Table) (*compile.Perm, error) {
-	var dp *metadata.DeletePermission
-	for _, p := range mt.DeletePermissions {
-		if p.Role == r.sess.Role {
-			dp = &p.Permission
-		}
-	}
+func (r *rewriter) deletePerm(t *compile.Table, tp *schema.TablePermissions) (*compile.Perm, error) {
+	dp := tp.Delete
 	if dp == nil {
 		return nil, r.notAllowed("delete", t.Name)
 	}

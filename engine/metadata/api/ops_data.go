@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-dev/strata/engine/apierr"
 	"github.com/strata-dev/strata/engine/compile"
+	"github.com/strata-dev/strata/engine/schema"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
 
@@ -65,14 +66,14 @@ func v1Statement(compileFn func(*compile.Schema, json.RawMessage) (*compile.Stat
 		if err != nil {
 			return nil, err
 		}
-		schema := compile.BuildSchema(src, cat)
+		cs := compile.BuildSchema(src, cat)
 		var stmt *compile.Statement
 		if sess := sessionOf(ctx); sess != nil && !sess.IsAdmin() {
 			// A role is served without its inconsistent permissions.
 			served := schemacache.WithoutInconsistentPermissions(src, t.base.Inconsistent)
-			stmt, err = roleStatement(served, schema, sess, req.Type, req.Args)
+			stmt, err = roleStatement(served, cs, schema.RolePermissions(t.md, served, cat), sess, req.Type, req.Args)
 		} else {
-			stmt, err = compileFn(schema, req.Args)
+			stmt, err = compileFn(cs, req.Args)
 		}
 		if err != nil {
 			return nil, err

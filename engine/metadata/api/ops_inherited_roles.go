@@ -48,6 +48,9 @@ func addInheritedRole(_ context.Context, t *txn, req *request) (any, error) {
 	if err := irs.store(&t.md.InheritedRoles); err != nil {
 		return nil, err
 	}
+	// A parent the metadata does not know makes the role inconsistent,
+	// which refuses the operation (inherited_roles_cache.go).
+	t.target = inheritedRoleObject(name)
 	t.changed = true
 	return success, nil
 }

@@ -52,7 +52,9 @@ func exportMetadata(_ context.Context, t *txn, req *request) (any, error) {
 
 // replaceMetadata takes a whole document (v1), or {metadata,
 // allow_inconsistent_metadata} (v2, which answers with the consistency
-// of the result).
+// of the result). Without allow_inconsistent_metadata any inconsistency
+// of the result refuses it, not only a new one (Hasura's
+// throwOnInconsistencies).
 func replaceMetadata(_ context.Context, t *txn, req *request) (any, error) {
 	v2 := req.Version != nil && *req.Version == 2
 	doc, path := req.Args, "$.args"
@@ -86,6 +88,7 @@ func replaceMetadata(_ context.Context, t *txn, req *request) (any, error) {
 	}
 	t.md = md
 	t.changed = true
+	t.refuseInconsistent = !t.allowInconsistent
 	if v2 {
 		return afterCommit(func(after *schemacache.Snapshot) any { return consistencyReport(after) }), nil
 	}
@@ -120,10 +123,23 @@ func getInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error)
 }
 
 // dropInconsistentMetadata removes every object the snapshot reports as
-// inconsistent.
+// inconsistent. Informational inconsistencies name none: they stay.
 func dropInconsistentMetadata(_ context.Context, t *txn, _ *request) (any, error) {
 	for _, o := range t.base.Inconsistent {
+		if o.Informational() {
+			continue
+		}
 		switch o.Type {
+		case "inherited_role":
+			role, _ := o.Definition.(inheritedRole)
+			irs, err := t.inheritedRoles()
+			if err != nil {
+				return nil, err
+			}
+			if err := irs.removeIf(func(r *inheritedRole) bool { return r.RoleName == role.RoleName }).store(&t.md.InheritedRoles); err != nil {
+				return nil, err
+			}
+			continue
 		case "source":
 			t.md.Sources = removeSource(t.md.Sources, o.Source)
 			continue

@@ -23,6 +23,7 @@ import (
 	"github.com/strata-dev/strata/engine/metadata"
 	"github.com/strata-dev/strata/engine/metadata/store"
 	"github.com/strata-dev/strata/engine/runsql"
+	"github.com/strata-dev/strata/engine/schema"
 	"github.com/strata-dev/strata/engine/schemacache"
 )
 
@@ -39,10 +40,11 @@ type Service struct {
 	ShowInternal bool
 }
 
-// New builds a Service, and installs on cache the check of saved queries
-// its schema cache builds run (saved_queries.go).
+// New builds a Service, and installs on cache the checks its schema cache
+// builds run that need the GraphQL schema package: inherited roles
+// (inherited_roles_cache.go) and saved queries (saved_queries.go).
 func New(st *store.Store, cache *schemacache.Cache, log *slog.Logger) *Service {
-	cache.SetValidator(context.Background(), validateSavedQueries)
+	cache.SetValidator(context.Background(), validateSnapshot)
 	return &Service{store: st, cache: cache, log: log, ShowInternal: true}
 }
 
@@ -196,6 +198,9 @@ type txn struct {
 	target string
 	// allowInconsistent: replace_metadata's allow_inconsistent_metadata.
 	allowInconsistent bool
+	// refuseInconsistent: replace_metadata without it, which refuses any
+	// inconsistency, old or new (Hasura's throwOnInconsistencies).
+	refuseInconsistent bool
 	// newlyFound: the request runs an operation whose new inconsistencies
 	// Hasura refuses with a 500 rather than a 400 (newly_found.go).
 	newlyFound bool
@@ -312,6 +317,11 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 		}
 		return t.commitSQL()
 	}
+	// Hasura's schema cache build fails outright on cyclic inherited
+	// roles, whatever the operation.
+	if err := schema.CheckInheritedRoles(t.md); err != nil {
+		return err.WithPath("$.args")
+	}
 	// A source whose SQL is still uncommitted is checked against the
 	// catalog its transaction sees: read from outside, the tables the
 	// request created would be missing.
@@ -321,7 +331,16 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 		}
 	}
 	after := t.svc.cache.Build(ctx, t.md, t.catalogs)
-	if !t.allowInconsistent {
+	switch {
+	case t.allowInconsistent:
+		// Stored whatever it finds.
+	case t.refuseInconsistent:
+		if len(after.Inconsistent) > 0 {
+			e := apierr.BadRequest(apierr.CodeUnexpected, "cannot continue due to inconsistent metadata").WithPath("$.args")
+			e.Internal = after.Inconsistent
+			return e
+		}
+	default:
 		if err := newInconsistencies(t.base.Inconsistent, after.Inconsistent, t.target, t.newlyFound); err != nil {
 			return err
 		}
@@ -355,7 +374,8 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 }
 
 // newInconsistencies fails when the change made objects inconsistent that
-// were not before, in Hasura's shapes: the operation's own object
+// were not before, or left its own object inconsistent (informational
+// inconsistencies name no object, so they never count), in Hasura's shapes: the operation's own object
 // (invalid-configuration, its reasons), or others (unexpected): a 400 from
 // buildSchemaCacheFor, a 500 from withNewInconsistentObjsCheck when
 // newlyFound.
@@ -366,12 +386,16 @@ func newInconsistencies(before, after []schemacache.InconsistentObject, target s
 	}
 	var fresh, own []schemacache.InconsistentObject
 	for _, o := range after {
-		if old[o.Name] {
+		if o.Informational() {
 			continue
 		}
-		fresh = append(fresh, o)
+		// The operation's own object is refused inconsistent even if it
+		// already was (Hasura's buildSchemaCacheFor).
 		if target != "" && o.Name == target {
 			own = append(own, o)
+		}
+		if !old[o.Name] {
+			fresh = append(fresh, o)
 		}
 	}
 	if len(own) > 0 {
