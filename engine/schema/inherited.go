@@ -82,8 +82,12 @@ func newInheritance(md *metadata.Metadata) *inheritance {
 			cyclic[r] = true
 		}
 	}
+	// A role naming a parent the metadata does not know is an inconsistent
+	// object (MissingParentRoles): as in Hasura, it inherits nothing, not
+	// even from the parents it does name.
+	known := metadataRoles(md)
 	for _, r := range roles {
-		if !cyclic[r.Name] {
+		if !cyclic[r.Name] && !slices.ContainsFunc(r.RoleSet, func(p string) bool { return !known[p] }) {
 			in.parents[r.Name] = r.RoleSet
 		}
 	}

@@ -57,11 +57,15 @@ func TestMissingParentRoles(t *testing.T) {
 	if got := MissingParentRoles(md, "bad"); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
-	// Should such a role be stored, the missing parents pass nothing on
-	// and the others what they have.
+	// Should such a role be stored (allow_inconsistent_metadata), it is an
+	// inconsistent object and, as in Hasura, inherits nothing, not even
+	// from the parents it has; a consistent role is unaffected.
 	in := newInheritance(md)
-	if s := build([]*Source{src}, in, "bad", false); s.AST.Query.Fields.ForName("t0") == nil {
-		t.Error("bad did not inherit t0 from user")
+	if s := build([]*Source{src}, in, "bad", false); s.AST.Query.Fields.ForName("t0") != nil {
+		t.Error("bad, inconsistent, inherited t0 from user")
+	}
+	if s := build([]*Source{src}, in, "ok", false); s.AST.Query.Fields.ForName("t0") == nil {
+		t.Error("ok did not inherit t0 from user")
 	}
 }
 
