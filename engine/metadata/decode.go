@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/strata-dev/strata/engine/aeson"
 )
@@ -274,6 +277,12 @@ func decodePermissionBody(b []byte, into any) error {
 		if isNull(r.Columns) {
 			return fmt.Errorf(`key "columns" not found`)
 		}
+		if err := rootFieldTags("query_root_fields", "QueryRootFieldType", r.QueryRootFields, queryRootFieldTags); err != nil {
+			return err
+		}
+		if err := rootFieldTags("subscription_root_fields", "SubscriptionRootFieldType", r.SubscriptionRootFields, subscriptionRootFieldTags); err != nil {
+			return err
+		}
 		*p = SelectPermission{Columns: r.Columns, ComputedFields: r.ComputedFields, Filter: r.Filter, Limit: r.Limit,
 			AllowAggregations: r.AllowAggregations, QueryRootFields: r.QueryRootFields, SubscriptionRootFields: r.SubscriptionRootFields}
 	case *UpdatePermission:
@@ -375,6 +384,30 @@ func nonNull(b json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return b
+}
+
+// The root fields a select permission's lists may name (Hasura's
+// QueryRootFieldType and SubscriptionRootFieldType).
+var (
+	queryRootFieldTags        = []string{"select", "select_by_pk", "select_aggregate"}
+	subscriptionRootFieldTags = []string{"select", "select_by_pk", "select_aggregate", "select_stream"}
+)
+
+// rootFieldTags refuses a value of a root-field list that is not one of
+// tags, as aeson's generic enum parser does.
+func rootFieldTags(key, typ string, values, tags []string) error {
+	for i, v := range values {
+		if !slices.Contains(tags, v) {
+			quoted := make([]string, len(tags))
+			for j, t := range tags {
+				quoted[j] = strconv.Quote(t)
+			}
+			return &fieldError{Field: fmt.Sprintf("%s[%d]", key, i), Message: fmt.Sprintf(
+				"parsing Hasura.RQL.Types.Permission.%s failed, expected one of the tags [%s], but found tag %s",
+				typ, strings.Join(quoted, ","), strconv.Quote(v))}
+		}
+	}
+	return nil
 }
 
 // ParsePermissionBody decodes the `permission` object of one kind of

@@ -166,6 +166,9 @@ func TestBadDocumentsSayWhere(t *testing.T) {
 			"$.sources[0].tables[0].select_permissions[0].permission.limit", "parsing Int failed, expected Number, but encountered String"},
 		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t", "select_permissions": [{"role": "r", "permission": {"columns": [], "filter": {}, "computed_fields": "f"}}]}]}]}`,
 			"$.sources[0].tables[0].select_permissions[0].permission.computed_fields", "parsing [] failed, expected Array, but encountered String"},
+		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t", "select_permissions": [{"role": "r", "permission": {"columns": [], "filter": {}, "query_root_fields": ["select", "select_stream"]}}]}]}]}`,
+			"$.sources[0].tables[0].select_permissions[0].permission.query_root_fields[1]",
+			`parsing Hasura.RQL.Types.Permission.QueryRootFieldType failed, expected one of the tags ["select","select_by_pk","select_aggregate"], but found tag "select_stream"`},
 		{`{"version": 3, "sources": [{"name": "a", "tables": [{"table": "t", "is_enum": "yes"}]}]}`,
 			"$.sources[0].tables[0].is_enum", "parsing Bool failed, expected Boolean, but encountered String"},
 	} {
