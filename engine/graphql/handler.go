@@ -108,9 +108,7 @@ func (e *Engine) current(ctx context.Context) *modelState {
 	if st := e.state.Load(); st != nil && st.model.Snapshot == snap {
 		return st
 	}
-	// The model outlives this request: a client that goes away must not
-	// leave the snapshot without its enum values.
-	st := &modelState{model: schema.NewModel(context.WithoutCancel(ctx), snap)}
+	st := &modelState{model: schema.NewModel(snap)}
 	st.plans.Store(&planCache{})
 	e.state.Store(st)
 	return st

@@ -1,13 +1,8 @@
 package schema
 
 import (
-	"context"
-	"fmt"
 	"sort"
 	"sync"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/strata-dev/strata/engine/compile"
 	"github.com/strata-dev/strata/engine/metadata"
@@ -31,10 +26,11 @@ type roleKey struct {
 	relay bool
 }
 
-// NewModel resolves a snapshot's sources and reads its enum tables' rows
-// (the one thing the catalog does not hold). Sources that are
-// inconsistent are left out, as Hasura leaves them out of the schema.
-func NewModel(ctx context.Context, snap *schemacache.Snapshot) *Model {
+// NewModel resolves a snapshot's sources. Sources that are inconsistent
+// are left out, as Hasura leaves them out of the schema. It reads no
+// database: the snapshot holds what the build read, enum tables' rows
+// included.
+func NewModel(snap *schemacache.Snapshot) *Model {
 	m := &Model{Snapshot: snap, roles: map[roleKey]*Schema{}, inherit: newInheritance(snap.Metadata)}
 	names := make([]string, 0, len(snap.Sources))
 	for name := range snap.Sources {
@@ -47,13 +43,9 @@ func NewModel(ctx context.Context, snap *schemacache.Snapshot) *Model {
 			continue
 		}
 		src := &Source{Name: name, Metadata: ss.Metadata, Catalog: ss.Catalog, Resolved: compile.BuildSchema(ss.Metadata, ss.Catalog), Enums: map[metadata.QualifiedName][]EnumValue{}}
-		for _, t := range ss.Metadata.Tables {
-			if !t.IsEnum || src.Resolved.Tables[t.Table] == nil {
-				continue
-			}
-			vals, err := loadEnum(ctx, ss.Pool, src.Resolved.Tables[t.Table])
-			if err == nil {
-				src.Enums[t.Table] = vals
+		for table, rows := range ss.Enums {
+			if src.Resolved.Tables[table] != nil {
+				src.Enums[table] = enumValues(rows)
 			}
 		}
 		m.Sources = append(m.Sources, src)
@@ -61,37 +53,14 @@ func NewModel(ctx context.Context, snap *schemacache.Snapshot) *Model {
 	return m
 }
 
-// loadEnum reads an enum table: its single-column text primary key is the
-// value, its other text column (if any) the description.
-func loadEnum(ctx context.Context, pool *pgxpool.Pool, t *compile.Table) ([]EnumValue, error) {
-	pk := t.Catalog.PrimaryKey
-	if pk == nil || len(pk.Columns) != 1 {
-		return nil, fmt.Errorf("enum table %s needs a single-column primary key", t.Name)
+// enumValues are an enum table's rows as its enum type's values (the
+// build left out the tables whose values are not all GraphQL names).
+func enumValues(rows []schemacache.EnumRow) []EnumValue {
+	out := make([]EnumValue, len(rows))
+	for i, r := range rows {
+		out[i] = EnumValue{Value: r.Value, Comment: r.Comment}
 	}
-	comment := "NULL"
-	for _, c := range t.Catalog.Columns {
-		if c.Name != pk.Columns[0] {
-			comment = pgx.Identifier{c.Name}.Sanitize() + "::text"
-			break
-		}
-	}
-	sql := fmt.Sprintf("SELECT %s::text, %s FROM %s ORDER BY 1", pgx.Identifier{pk.Columns[0]}.Sanitize(), comment, pgx.Identifier{t.Name.Schema, t.Name.Name}.Sanitize())
-	rows, err := pool.Query(ctx, sql, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []EnumValue
-	for rows.Next() {
-		var v EnumValue
-		if err := rows.Scan(&v.Value, &v.Comment); err != nil {
-			return nil, err
-		}
-		if IsName(v.Value) {
-			out = append(out, v)
-		}
-	}
-	return out, rows.Err()
+	return out
 }
 
 // Role returns the schema of a role (relay: the /v1beta1/relay schema),

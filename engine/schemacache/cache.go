@@ -1,6 +1,6 @@
 // Package schemacache holds what the engine serves from: the current
-// metadata, each source's pool and catalog, and the objects that do not fit
-// the database. A Snapshot is immutable; the Cache swaps in a new one
+// metadata, each source's pool, catalog and enum tables' rows, and the
+// objects that do not fit the database. A Snapshot is immutable; the Cache swaps in a new one
 // atomically, so a request sees one whole snapshot or the next, never half.
 package schemacache
 
@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/strata-dev/strata/engine/catalog"
@@ -27,6 +28,10 @@ type Source struct {
 	Metadata *metadata.Source
 	Pool     *pgxpool.Pool    // nil when the source is inconsistent
 	Catalog  *catalog.Catalog // nil when the source is inconsistent
+	// Enums are the rows of its enum tables as the build read them (the
+	// one thing the catalog does not hold, enums.go); only the tables
+	// that can be enums, which alone Metadata keeps.
+	Enums map[metadata.QualifiedName][]EnumRow
 }
 
 // Snapshot is one consistent view of metadata and databases.
@@ -112,7 +117,7 @@ func (c *Cache) Rebuild(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored metadata does not parse: %w", err)
 	}
-	s := c.Build(ctx, md, nil)
+	s := c.Build(ctx, md, Reads{})
 	s.ResourceVersion = snap.ResourceVersion
 	c.swap(s, true)
 	return c.cur.Load(), nil
@@ -126,10 +131,30 @@ func (c *Cache) Install(s *Snapshot) {
 	c.swap(s, false)
 }
 
-// Build makes a snapshot of md (without storing it). Catalogs given are
-// used as they are (a metadata operation validating against the catalogs
-// it already has); others are introspected.
-func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, catalogs map[string]*catalog.Catalog) *Snapshot {
+// Querier reads a source's database: *pgxpool.Pool and *pgx.Conn
+// satisfy it.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Reads is what a build takes from its caller rather than reading it
+// through the sources' pools. A metadata request has read some catalogs
+// already, and its run_sql holds a transaction open on a source until the
+// metadata is known to fit: the build must see that transaction's
+// uncommitted changes, and must not wait on the locks it holds, so it
+// reads that source through it.
+type Reads struct {
+	// Catalogs are used as they are.
+	Catalogs map[string]*catalog.Catalog
+	// Conns are the sources to read through an open transaction.
+	Conns map[string]Querier
+}
+
+// Build makes a snapshot of md (without storing it), reading each
+// source's catalog (unless given) and enum tables' rows through from's
+// transaction on it, else through its pool.
+func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, from Reads) *Snapshot {
 	s := &Snapshot{Metadata: md, Sources: map[string]*Source{}}
 	for _, src := range md.Sources {
 		ss := &Source{Metadata: src}
@@ -139,18 +164,26 @@ func (c *Cache) Build(ctx context.Context, md *metadata.Metadata, catalogs map[s
 			s.Inconsistent = append(s.Inconsistent, sourceInconsistent(src.Name, err))
 			continue
 		}
-		cat := catalogs[src.Name]
+		var db Querier = pool
+		if conn := from.Conns[src.Name]; conn != nil {
+			db = conn
+		}
+		cat := from.Catalogs[src.Name]
 		if cat == nil {
-			if cat, err = LoadCatalog(ctx, pool); err != nil {
+			if cat, err = LoadCatalog(ctx, db); err != nil {
 				s.Inconsistent = append(s.Inconsistent, sourceInconsistent(src.Name, err))
 				continue
 			}
 		}
 		ss.Pool, ss.Catalog = pool, cat
-		found := Check(src, cat)
+		enums, badEnums := enumTables(ctx, db, src, cat)
+		served := withoutTables(src, badEnums)
+		found := append(badEnums, Check(served, cat)...)
 		s.Inconsistent = append(s.Inconsistent, found...)
-		// The schema is served without the permissions that do not fit.
-		ss.Metadata = WithoutInconsistentPermissions(src, found)
+		// The schema is served without the enum tables and permissions
+		// that do not fit.
+		ss.Metadata = WithoutInconsistentPermissions(served, found)
+		ss.Enums = enums
 	}
 	if v := c.validator.Load(); v != nil {
 		s.Inconsistent = append(s.Inconsistent, (*v)(ctx, s)...)
@@ -181,10 +214,10 @@ func (c *Cache) SourcePool(ctx context.Context, src *metadata.Source) (*pgxpool.
 }
 
 // LoadCatalog introspects a source's user schemas.
-func LoadCatalog(ctx context.Context, pool *pgxpool.Pool) (*catalog.Catalog, error) {
+func LoadCatalog(ctx context.Context, db catalog.Querier) (*catalog.Catalog, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return catalog.Load(ctx, pool, catalog.Options{})
+	return catalog.Load(ctx, db, catalog.Options{})
 }
 
 // Follow rebuilds whenever another replica changes the metadata, until ctx

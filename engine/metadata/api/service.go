@@ -239,6 +239,10 @@ func accessMode(readOnly bool) string {
 // commitSQL commits every open run_sql transaction.
 func (t *txn) commitSQL() error {
 	for name, tx := range t.sql {
+		if tx.Conn().PgConn().TxStatus() == 'E' {
+			// COMMIT would answer ROLLBACK, and the request success.
+			return failedSQL(name)
+		}
 		delete(t.sql, name)
 		if aerr := tx.Commit(); aerr != nil {
 			return aerr
@@ -330,7 +334,7 @@ func (t *txn) commit(ctx context.Context, expected *int64) error {
 			return err
 		}
 	}
-	after := t.svc.cache.Build(ctx, t.md, t.catalogs)
+	after := t.svc.cache.Build(ctx, t.md, t.buildReads())
 	switch {
 	case t.allowInconsistent:
 		// Stored whatever it finds.
