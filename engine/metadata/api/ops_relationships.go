@@ -210,21 +210,6 @@ func renameRelationshipInPermissions(src *metadata.Source, cat *catalog.Catalog,
 		return out
 	}
 	for _, tbl := range src.Tables {
-		exp := func(raw json.RawMessage) json.RawMessage {
-			return rewriteJSON(raw, func(v any) any { return walk(tbl.Table, v) })
-		}
-		for _, p := range tbl.InsertPermissions {
-			p.Permission.Check = exp(p.Permission.Check)
-		}
-		for _, p := range tbl.SelectPermissions {
-			p.Permission.Filter = exp(p.Permission.Filter)
-		}
-		for _, p := range tbl.UpdatePermissions {
-			p.Permission.Filter = exp(p.Permission.Filter)
-			p.Permission.Check = exp(p.Permission.Check)
-		}
-		for _, p := range tbl.DeletePermissions {
-			p.Permission.Filter = exp(p.Permission.Filter)
-		}
+		rewritePermissionExps(tbl, func(v any) any { return walk(tbl.Table, v) })
 	}
 }

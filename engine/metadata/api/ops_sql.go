@@ -90,10 +90,7 @@ func (t *txn) followSchema(src *metadata.Source, before, after *catalog.Catalog,
 
 	// Renames: a tracked table whose OID now carries another name.
 	if before != nil {
-		byOID := map[uint32]*catalog.Table{}
-		for _, ct := range after.Tables {
-			byOID[ct.OID] = ct
-		}
+		byOID := tablesByOID(after)
 		for _, tbl := range src.Tables {
 			was, ok := before.Table(tbl.Table.Schema, tbl.Table.Name)
 			if !ok {
@@ -230,6 +227,13 @@ func renameExistsTables(tbl *metadata.Table, from, to metadata.QualifiedName) {
 		}
 		return v
 	}
+	rewritePermissionExps(tbl, walk)
+}
+
+// rewritePermissionExps rewrites every boolean expression of tbl's
+// permissions (insert check, select filter, update filter and check,
+// delete filter) with walk (see rewriteJSON).
+func rewritePermissionExps(tbl *metadata.Table, walk func(any) any) {
 	exp := func(raw json.RawMessage) json.RawMessage { return rewriteJSON(raw, walk) }
 	for _, p := range tbl.InsertPermissions {
 		p.Permission.Check = exp(p.Permission.Check)

@@ -35,10 +35,7 @@ func diffTables(src *metadata.Source, before, after *catalog.Catalog) tablesDiff
 	if before == nil {
 		return d
 	}
-	byOID := map[uint32]*catalog.Table{}
-	for _, ct := range after.Tables {
-		byOID[ct.OID] = ct
-	}
+	byOID := tablesByOID(after)
 	for _, tbl := range src.Tables {
 		was, ok := before.Table(tbl.Table.Schema, tbl.Table.Name)
 		if !ok {

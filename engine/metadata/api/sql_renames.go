@@ -19,12 +19,19 @@ import (
 // its renamed columns, old name to new.
 type columnRenames map[metadata.QualifiedName]map[string]string
 
+// tablesByOID indexes a catalog's tables by OID: what a table was before a
+// change and is after it, whatever it is called now.
+func tablesByOID(c *catalog.Catalog) map[uint32]*catalog.Table {
+	out := make(map[uint32]*catalog.Table, len(c.Tables))
+	for _, ct := range c.Tables {
+		out[ct.OID] = ct
+	}
+	return out
+}
+
 func findColumnRenames(src *metadata.Source, before, after *catalog.Catalog) columnRenames {
 	out := columnRenames{}
-	byOID := map[uint32]*catalog.Table{}
-	for _, ct := range before.Tables {
-		byOID[ct.OID] = ct
-	}
+	byOID := tablesByOID(before)
 	for _, tbl := range src.Tables {
 		now, ok := after.Table(tbl.Table.Schema, tbl.Table.Name)
 		if !ok {
