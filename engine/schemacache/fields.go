@@ -121,7 +121,7 @@ func buildFields(src *metadata.Source, cat *catalog.Catalog) *sourceFields {
 				if _, clash := custom[r.Name]; clash || checkRelationship(cat, tf.cat, r, kind.array, tracked) != "" {
 					continue
 				}
-				if target, ok := relationshipTarget(tf.cat, r); ok {
+				if target, ok := RelationshipTarget(tf.cat, r); ok {
 					tf.rels[r.Name] = target
 				}
 			}
@@ -141,8 +141,10 @@ func buildFields(src *metadata.Source, cat *catalog.Catalog) *sourceFields {
 	return f
 }
 
-// relationshipTarget is the table a consistent relationship leads to.
-func relationshipTarget(t *catalog.Table, r *metadata.Relationship) (metadata.QualifiedName, bool) {
+// RelationshipTarget is the table a relationship of t leads to: named in
+// its definition, or the referenced table of the foreign key it is on
+// (unknown when t, the table's catalog entry, is nil).
+func RelationshipTarget(t *catalog.Table, r *metadata.Relationship) (metadata.QualifiedName, bool) {
 	u, err := ParseUsing(r.Using)
 	if err != nil {
 		return metadata.QualifiedName{}, false
@@ -152,6 +154,9 @@ func relationshipTarget(t *catalog.Table, r *metadata.Relationship) (metadata.Qu
 		return u.Manual.RemoteTable, true
 	case u.FKOn.Table != nil:
 		return *u.FKOn.Table, true
+	}
+	if t == nil {
+		return metadata.QualifiedName{}, false
 	}
 	if fk := FindFK(t, u.FKOn.Columns); fk != nil {
 		return metadata.QualifiedName{Schema: fk.RefTable.Schema, Name: fk.RefTable.Name}, true

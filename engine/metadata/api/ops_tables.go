@@ -149,30 +149,13 @@ func dependentRelationships(src *metadata.Source, cat *catalog.Catalog, q metada
 	return out
 }
 
-// relationshipTarget is the table a relationship leads to: named in its
-// definition, or the referenced table of the foreign key it is on.
+// relationshipTarget is the table a relationship of tbl leads to.
 func relationshipTarget(cat *catalog.Catalog, tbl *metadata.Table, r *metadata.Relationship) (metadata.QualifiedName, bool) {
-	u, err := schemacache.ParseUsing(r.Using)
-	if err != nil {
-		return metadata.QualifiedName{}, false
+	var ct *catalog.Table
+	if cat != nil {
+		ct, _ = cat.Table(tbl.Table.Schema, tbl.Table.Name)
 	}
-	switch {
-	case u.Manual != nil:
-		return u.Manual.RemoteTable, true
-	case u.FKOn.Table != nil:
-		return *u.FKOn.Table, true
-	}
-	if cat == nil {
-		return metadata.QualifiedName{}, false
-	}
-	ct, ok := cat.Table(tbl.Table.Schema, tbl.Table.Name)
-	if !ok {
-		return metadata.QualifiedName{}, false
-	}
-	if fk := schemacache.FindFK(ct, u.FKOn.Columns); fk != nil {
-		return metadata.QualifiedName{Schema: fk.RefTable.Schema, Name: fk.RefTable.Name}, true
-	}
-	return metadata.QualifiedName{}, false
+	return schemacache.RelationshipTarget(ct, r)
 }
 
 func removeTable(ts []*metadata.Table, q metadata.QualifiedName) []*metadata.Table {
