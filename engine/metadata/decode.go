@@ -364,6 +364,18 @@ type fieldError struct{ Field, Message string }
 
 func (e *fieldError) Error() string { return e.Message }
 
+// Within splits an error of ParsePermissionBody into the path of the value
+// at fault below the object it decoded (".limit", "" for the object
+// itself) and the message, for callers that report it at a path of their
+// own.
+func Within(err error) (sub, msg string) {
+	var fe *fieldError
+	if errors.As(err, &fe) && fe.Field != "" {
+		return "." + fe.Field, fe.Message
+	}
+	return "", err.Error()
+}
+
 // parseError is err at path; the field of a fieldError extends the path,
 // as aeson's error paths point at the value at fault.
 func parseError(path string, err error) *ParseError {

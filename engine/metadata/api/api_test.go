@@ -122,6 +122,7 @@ func TestTrackRelateExportAndConflict(t *testing.T) {
 		{`{"type":"create_select_permission","args":{"table":"article","role":"user","permission":{"columns":[],"filter":{}}}}`, `{"path":"$.args","error":"select permission already defined on table \"article\" with role \"user\"","code":"already-exists"}`},
 		{`{"type":"create_select_permission","args":{"table":"article","role":"admin","permission":{"columns":"*","filter":{}}}}`, `{"path":"$.args","error":"select permission already defined on table \"article\" with role \"admin\"","code":"already-exists"}`},
 		{`{"type":"create_select_permission","args":{"table":"author1","role":"user","permission":{"columns":[],"filter":{}}}}`, `{"path":"$.args","error":"table \"author1\" does not exist in source: default","code":"not-exists"}`},
+		{`{"type":"create_select_permission","args":{"table":"author","role":"user","permission":{"columns":[],"filter":{},"limit":"abc"}}}`, `{"path":"$.permission.limit","error":"parsing Int failed, expected Number, but encountered String","code":"parse-failed"}`},
 		{`{"type":"bulk","args":[{"type":"track_table","args":{"name":"nope"}}]}`, `{"path":"$.args[0].args","error":"no such table/view exists in source: \"nope\"","code":"not-exists"}`},
 	} {
 		status, got := post(t, e.URL, "/v1/query", tc.body)

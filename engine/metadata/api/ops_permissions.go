@@ -116,7 +116,8 @@ func createPermission(k permKind) opFunc {
 			return nil, badRequest(apierr.CodeAlreadyExists, "%s permission already defined on table %q with role %q", k.name(), schemacache.DisplayName(a.Table), a.Role)
 		}
 		if err := k.add(tbl, a.Role, a.Permission, a.Comment); err != nil {
-			return nil, badRequest(apierr.CodeParseFailed, "%s", err.Error()).WithPath("$.args.permission")
+			sub, msg := metadata.Within(err)
+			return nil, badRequest(apierr.CodeParseFailed, "%s", msg).WithPath("$.args.permission" + sub)
 		}
 		t.changed = true
 		t.target = schemacache.PermissionObject(src.Name, a.Table, a.Role, k.name())
