@@ -1,7 +1,8 @@
 // Package schemacache holds what the engine serves from: the current
 // metadata, each source's pool, catalog and enum tables' rows, and the
-// objects that do not fit the database. A Snapshot is immutable; the Cache swaps in a new one
-// atomically, so a request sees one whole snapshot or the next, never half.
+// objects that do not fit the database. A Snapshot is immutable; the
+// Cache swaps in a new one atomically, so a request sees one whole
+// snapshot or the next, never half.
 package schemacache
 
 import (
