@@ -1,6 +1,7 @@
 package kriti
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/strata-dev/strata/engine/aeson"
@@ -37,7 +38,7 @@ func appendJSON(b []byte, v any) []byte {
 		return append(b, ']')
 	case map[string]any:
 		b = append(b, '{')
-		for i, k := range sortedKeys(x) {
+		for i, k := range slices.Sorted(maps.Keys(x)) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -53,15 +54,4 @@ func appendJSON(b []byte, v any) []byte {
 	// Not a JSON value: the variables held something encoding/json would
 	// not have produced. Null is the least surprising stand-in.
 	return append(b, "null"...)
-}
-
-// sortedKeys lists an object's keys in aeson's order (byte order of
-// UTF-8 is code point order).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

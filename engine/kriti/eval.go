@@ -1,6 +1,10 @@
 package kriti
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // evaluator runs a parsed template. Its order of evaluation is Kriti's,
 // because it decides which error a template with several gets.
@@ -49,7 +53,7 @@ func (ev *evaluator) eval(n node, sc *scope) (any, *Error) {
 	case *objectNode:
 		out := make(map[string]any, len(n.fields))
 		// Kriti's objects are maps in key order, evaluated in that order.
-		for _, k := range sortedKeys(n.fields) {
+		for _, k := range slices.Sorted(maps.Keys(n.fields)) {
 			v, err := ev.eval(n.fields[k], sc)
 			if err != nil {
 				return nil, err

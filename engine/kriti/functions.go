@@ -2,6 +2,7 @@ package kriti
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -36,7 +37,7 @@ var basicFuncs = Funcs{
 	"toLower":     stringF(lower),
 	"toUpper":     stringF(upper),
 	"toTitle":     stringF(title),
-	"escapeUri":   stringF(escapeURI),
+	"escapeUri":   stringF(func(s string) string { return EscapeURI(s, Unreserved) }),
 	"fromPairs":   fromPairsF,
 	"toPairs":     toPairsF,
 	"removeNulls": removeNullsF,
@@ -166,14 +167,15 @@ func stringF(f func(string) string) Func {
 	}
 }
 
-// escapeURI percent-encodes everything but URI's unreserved characters
-// (letters, digits, - . _ ~), as network-uri's escapeURIString isUnreserved.
-func escapeURI(s string) string {
+// EscapeURI is network-uri's escapeURIString: every byte of a character
+// keep refuses becomes %XX (with Unreserved: kriti's escapeUri, and a form
+// or query string's keys and values).
+func EscapeURI(s string, keep func(byte) bool) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isAlpha(c) || isDigit(c) || c == '-' || c == '.' || c == '_' || c == '~' {
+		if c < 0x80 && keep(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -184,13 +186,18 @@ func escapeURI(s string) string {
 	return b.String()
 }
 
+// Unreserved is network-uri's isUnreserved: letters, digits, - . _ ~.
+func Unreserved(c byte) bool {
+	return isAlpha(c) || isDigit(c) || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
 func toPairsF(v any) (any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, expected("Object", "Object", v)
 	}
 	out := make([]any, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, []any{k, m[k]})
 	}
 	return out, nil

@@ -1,6 +1,10 @@
 package kriti
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Values are what encoding/json decodes into `any` with UseNumber: nil,
 // bool, string, json.Number, []any and map[string]any. Kriti never
@@ -88,7 +92,7 @@ func compare(a, b any) int {
 }
 
 func compareObjects(x, y map[string]any) int {
-	kx, ky := sortedKeys(x), sortedKeys(y)
+	kx, ky := slices.Sorted(maps.Keys(x)), slices.Sorted(maps.Keys(y))
 	for i := 0; i < len(kx) && i < len(ky); i++ {
 		if c := strings.Compare(kx[i], ky[i]); c != 0 {
 			return c

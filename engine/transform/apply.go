@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -140,7 +141,7 @@ func (r *runner) body(b *Body, orig []byte) ([]byte, error) {
 		}
 		return kriti.Encode(v), nil
 	case BodyForm:
-		keys := sortedKeys(b.Form)
+		keys := slices.Sorted(maps.Keys(b.Form))
 		templates := make([]string, len(keys))
 		for i, k := range keys {
 			templates[i] = b.Form[k]
@@ -161,7 +162,7 @@ func (r *runner) body(b *Body, orig []byte) ([]byte, error) {
 }
 
 // formEscape %-escapes all but URI's unreserved characters.
-func formEscape(s string) string { return escapeURI(s, isUnreserved) }
+func formEscape(s string) string { return kriti.EscapeURI(s, kriti.Unreserved) }
 
 func (r *runner) query(q *QueryParams) ([]QueryParam, error) {
 	if q.Template != nil {
@@ -171,7 +172,7 @@ func (r *runner) query(q *QueryParams) ([]QueryParam, error) {
 		}
 		return parseQuery(s), nil
 	}
-	keys := sortedKeys(q.Params)
+	keys := slices.Sorted(maps.Keys(q.Params))
 	var templates []string
 	for _, k := range keys {
 		templates = append(templates, k)
@@ -202,7 +203,7 @@ func (r *runner) query(q *QueryParams) ([]QueryParam, error) {
 }
 
 func (r *runner) headers(h *Headers, orig []Header) ([]Header, error) {
-	names := sortedKeys(h.Add)
+	names := slices.Sorted(maps.Keys(h.Add))
 	templates := make([]string, len(names))
 	for i, n := range names {
 		templates[i] = h.Add[n]

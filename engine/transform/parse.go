@@ -3,6 +3,8 @@ package transform
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/strata-dev/strata/engine/aeson"
 	"github.com/strata-dev/strata/engine/apierr"
@@ -67,7 +69,7 @@ func texts(raw json.RawMessage, path string) (map[string]string, error) {
 		return nil, err
 	}
 	out := make(map[string]string, len(o.m))
-	for _, k := range sortedKeys(o.m) {
+	for _, k := range slices.Sorted(maps.Keys(o.m)) {
 		s, err := asText(o.m[k], o.at(k), "Template")
 		if err != nil {
 			return nil, err
@@ -175,7 +177,7 @@ func queryParams(o object) (*QueryParams, error) {
 	case "Object":
 		q, _ := asObject(v, path, "HashMap")
 		params := make(map[string]*string, len(q.m))
-		for _, k := range sortedKeys(q.m) {
+		for _, k := range slices.Sorted(maps.Keys(q.m)) {
 			s, err := q.text(k, "Template")
 			if err != nil {
 				return nil, err

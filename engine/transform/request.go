@@ -3,6 +3,8 @@ package transform
 import (
 	"strconv"
 	"strings"
+
+	"github.com/strata-dev/strata/engine/kriti"
 )
 
 // Request is an HTTP request as Hasura's transforms see it: the fields of
@@ -40,7 +42,7 @@ func NewRequest(rawURL string) (*Request, error) {
 	if m, rest, ok := strings.Cut(rawURL, " "); ok && strings.Trim(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
 		method, s = m, rest
 	}
-	u, ok := parseURI(escapeURI(s, allowedInURI))
+	u, ok := parseURI(kriti.EscapeURI(s, allowedInURI))
 	if !ok {
 		return nil, initError(s, "Invalid URL")
 	}
@@ -182,10 +184,10 @@ func renderQuery(ps []QueryParam) string {
 		} else {
 			b.WriteByte('&')
 		}
-		b.WriteString(escapeURI(p.Key, isUnreserved))
+		b.WriteString(kriti.EscapeURI(p.Key, kriti.Unreserved))
 		if p.Value != nil {
 			b.WriteByte('=')
-			b.WriteString(escapeURI(*p.Value, isUnreserved))
+			b.WriteString(kriti.EscapeURI(*p.Value, kriti.Unreserved))
 		}
 	}
 	return b.String()

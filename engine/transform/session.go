@@ -2,6 +2,8 @@ package transform
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/strata-dev/strata/engine/kriti"
@@ -18,7 +20,7 @@ func NewSessionVariables(m map[string]string) SessionVariables {
 	sv := SessionVariables{}
 	// Names equal but for case are one variable: the last in key order
 	// wins, so the answer does not depend on map order.
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if name, ok := sessionVariableName(k); ok {
 			sv[name] = m[k]
 		}

@@ -12,6 +12,7 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -84,7 +85,7 @@ func (rt *RequestTransform) Validate() Errors {
 		if q.Template != nil {
 			errs = append(errs, checkString(*q.Template)...)
 		}
-		for _, k := range sortedKeys(q.Params) {
+		for _, k := range slices.Sorted(maps.Keys(q.Params)) {
 			errs = append(errs, checkString(k)...)
 			if v := q.Params[k]; v != nil {
 				errs = append(errs, checkString(*v)...)
@@ -92,7 +93,7 @@ func (rt *RequestTransform) Validate() Errors {
 		}
 	}
 	if h := rt.Headers; h != nil {
-		for _, k := range sortedKeys(h.Add) {
+		for _, k := range slices.Sorted(maps.Keys(h.Add)) {
 			errs = append(errs, checkString(h.Add[k])...)
 		}
 	}
@@ -113,7 +114,7 @@ func (b *Body) validate() Errors {
 		return check(b.Template)
 	case BodyForm:
 		var errs Errors
-		for _, k := range sortedKeys(b.Form) {
+		for _, k := range slices.Sorted(maps.Keys(b.Form)) {
 			errs = append(errs, checkString(b.Form[k])...)
 		}
 		return errs
@@ -133,18 +134,6 @@ func check(template string) Errors {
 func checkString(template string) Errors { return check(quote(template)) }
 
 func quote(template string) string { return `"` + template + `"` }
-
-// sortedKeys orders the keys of a field that Hasura holds in a hash map:
-// it goes through them in the map's hash order; we use key order, the
-// same for every run.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 // Context is what a request's templates see.
 type Context struct {

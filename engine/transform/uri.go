@@ -3,6 +3,8 @@ package transform
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/strata-dev/strata/engine/kriti"
 )
 
 // uri is an absolute URI as Haskell's network-uri parses it (RFC 3986):
@@ -39,11 +41,6 @@ func (u uri) String() string {
 	}
 	b.WriteString(u.path + u.query + u.fragment)
 	return b.String()
-}
-
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 func isSubDelim(c byte) bool { return strings.IndexByte("!$&'()*+,;=", c) >= 0 }
@@ -84,7 +81,7 @@ func (p *uriScanner) chars(allow func(byte) bool) string {
 	return p.s[start:p.i]
 }
 
-func pchar(c byte) bool { return isUnreserved(c) || isSubDelim(c) || c == ':' || c == '@' }
+func pchar(c byte) bool { return kriti.Unreserved(c) || isSubDelim(c) || c == ':' || c == '@' }
 
 // parseURI is network-uri's parseURI: scheme ":" hier-part ["?" query]
 // ["#" fragment], nothing left over.
@@ -138,7 +135,7 @@ func (p *uriScanner) segments() string {
 func (p *uriScanner) authority(u *uri) bool {
 	// userinfo is tried, and given up if no '@' ends it.
 	save := p.i
-	info := p.chars(func(c byte) bool { return isUnreserved(c) || isSubDelim(c) || c == ':' })
+	info := p.chars(func(c byte) bool { return kriti.Unreserved(c) || isSubDelim(c) || c == ':' })
 	if p.ok && p.i < len(p.s) && p.s[p.i] == '@' {
 		p.i++
 		u.userInfo = info + "@"
@@ -158,7 +155,7 @@ func (p *uriScanner) authority(u *uri) bool {
 		start, n := p.i, 0
 		for p.i < len(p.s) {
 			c := p.s[p.i]
-			if isUnreserved(c) || isSubDelim(c) {
+			if kriti.Unreserved(c) || isSubDelim(c) {
 				p.i++
 			} else if c == '%' && p.i+2 < len(p.s) && isHexDigit(p.s[p.i+1]) && isHexDigit(p.s[p.i+2]) {
 				p.i += 3
@@ -190,7 +187,7 @@ func (p *uriScanner) authority(u *uri) bool {
 func ipLiteral(s string) bool {
 	if len(s) > 3 && s[0] == 'v' && isHexDigit(s[1]) && s[2] == '.' {
 		for i := 3; i < len(s); i++ {
-			if c := s[i]; !isUnreserved(c) && !isSubDelim(c) && c != ':' {
+			if c := s[i]; !kriti.Unreserved(c) && !isSubDelim(c) && c != ':' {
 				return false
 			}
 		}
@@ -199,7 +196,7 @@ func ipLiteral(s string) bool {
 	addr, zone, hasZone := strings.Cut(s, "%25")
 	if hasZone {
 		p := &uriScanner{s: zone, ok: true}
-		if p.chars(isUnreserved) == "" || !p.ok || p.i != len(zone) {
+		if p.chars(kriti.Unreserved) == "" || !p.ok || p.i != len(zone) {
 			return false
 		}
 	}
@@ -209,23 +206,7 @@ func ipLiteral(s string) bool {
 
 func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
-// escapeURI is network-uri's escapeURIString: every byte of a character
-// keep refuses as %XX.
-func escapeURI(s string, keep func(byte) bool) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x80 && keep(c) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&0xf])
-	}
-	return b.String()
-}
-
 // allowedInURI is network-uri's isAllowedInURI.
-func allowedInURI(c byte) bool { return isGenDelim(c) || isSubDelim(c) || isUnreserved(c) || c == '%' }
+func allowedInURI(c byte) bool {
+	return isGenDelim(c) || isSubDelim(c) || kriti.Unreserved(c) || c == '%'
+}
