@@ -21,6 +21,7 @@ import (
 	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/engine/graphql"
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 // eventsSQL: 20 events, owned by users 1 and 2 in turn; priority is not
@@ -206,7 +207,7 @@ func TestStreamEverySubscriberGetsEveryRowOnceInOrder(t *testing.T) {
 	}
 
 	// Nothing more was sent: the next message of each is the next row.
-	mustExec(t, e.DatabaseURL, `INSERT INTO event (id, owner, priority, body) VALUES (nextval('event_id_seq'), 1, 100, 'event 171')`)
+	pgtest.Exec(t, e.DatabaseURL, `INSERT INTO event (id, owner, priority, body) VALUES (nextval('event_id_seq'), 1, 100, 'event 171')`)
 	for _, s := range streams {
 		if s.desc {
 			continue
@@ -235,19 +236,6 @@ func insertEvents(url string, n int) error {
 		}
 	}
 	return nil
-}
-
-func mustExec(t *testing.T, url, sql string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func allEvents(t *testing.T, url string) []event {
@@ -364,7 +352,7 @@ func TestStreamBadCursorFailsOnlyItself(t *testing.T) {
 	if s := graphql.StreamQueryStats(); s.LastPollStatements != 2 {
 		t.Fatalf("a round ran %d statements, want 2", s.LastPollStatements)
 	}
-	mustExec(t, e.DatabaseURL, `INSERT INTO event (owner, priority, body) VALUES (1, 9, 'event 21')`)
+	pgtest.Exec(t, e.DatabaseURL, `INSERT INTO event (owner, priority, body) VALUES (1, 9, 'event 21')`)
 	if b := good.batch("s", "event_stream"); len(b) != 1 || b[0].ID != 21 {
 		t.Fatalf("got %+v", b)
 	}
@@ -395,7 +383,7 @@ func TestStreamFollowsMetadata(t *testing.T) {
 	// A new snapshot: the stream carries on from its cursor.
 	mustPost(t, e.URL+"/v1/metadata", map[string]any{"type": "pg_track_table", "args": map[string]any{"table": "other"}})
 	waitStreamPolls(t, 3)
-	mustExec(t, e.DatabaseURL, `INSERT INTO event (owner, priority, body) VALUES (2, 9, 'event 21'), (1, 9, 'event 22')`)
+	pgtest.Exec(t, e.DatabaseURL, `INSERT INTO event (owner, priority, body) VALUES (2, 9, 'event 21'), (1, 9, 'event 22')`)
 	if b := w.batch("s", "event_stream"); len(b) != 1 || b[0].ID != 22 {
 		t.Fatalf("after the new snapshot got %+v, want event 22 alone", b)
 	}

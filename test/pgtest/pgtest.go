@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/strata-dev/strata/engine/pglocal"
 )
 
@@ -99,4 +101,19 @@ func dbName(test string) string {
 		s = s[:40]
 	}
 	return fmt.Sprintf("t%d_%s", seq.Add(1), s)
+}
+
+// Exec runs sql (one or more statements) on the database at url, straight
+// through pgx, behind the engine's back; an error fails the test.
+func Exec(t testing.TB, url, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
 }

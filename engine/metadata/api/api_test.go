@@ -57,19 +57,6 @@ func mustOK(t *testing.T, base, path, body string) string {
 	return out
 }
 
-func sql(t *testing.T, url, stmt string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, stmt); err != nil {
-		t.Fatal(err)
-	}
-}
-
 const schema = `
 create table author (id serial primary key, name text unique);
 create table article (id serial primary key, title text not null, author_id int references author(id), published_on date);`
@@ -88,7 +75,7 @@ func exportV2(t *testing.T, base string) (int64, map[string]any) {
 
 func TestTrackRelateExportAndConflict(t *testing.T) {
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, schema)
+	pgtest.Exec(t, e.DatabaseURL, schema)
 	v0, _ := exportV2(t, e.URL)
 
 	out := mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
@@ -165,7 +152,7 @@ func TestTrackRelateExportAndConflict(t *testing.T) {
 
 func TestExportReplaceExportIsStable(t *testing.T) {
 	e := enginetest.Start(t, nil)
-	sql(t, e.DatabaseURL, schema)
+	pgtest.Exec(t, e.DatabaseURL, schema)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
 	  {"type":"track_table","args":{"name":"author"}},{"type":"track_table","args":{"name":"article"}},
 	  {"type":"create_array_relationship","args":{"table":"author","name":"articles","using":{"foreign_key_constraint_on":{"table":"article","column":"author_id"}}}},
@@ -228,7 +215,7 @@ func TestMalformedRequests(t *testing.T) {
 func TestReplicasSeeEachOthersChanges(t *testing.T) {
 	a := enginetest.Start(t, nil)
 	b := enginetest.Start(t, func(c *config.Config) { c.DatabaseURL = a.DatabaseURL })
-	sql(t, a.DatabaseURL, schema)
+	pgtest.Exec(t, a.DatabaseURL, schema)
 	mustOK(t, a.URL, "/v1/query", `{"type":"track_table","args":{"name":"author"}}`)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -253,7 +240,7 @@ func TestReplicasSeeEachOthersChanges(t *testing.T) {
 // wins, the rest get 409, and the winner's document is what is stored.
 func TestConcurrentReplaceExactlyOneWins(t *testing.T) {
 	e := enginetest.Start(t, nil)
-	sql(t, e.DatabaseURL, schema)
+	pgtest.Exec(t, e.DatabaseURL, schema)
 	v, md := exportV2(t, e.URL)
 	var mu sync.Mutex
 	wins, conflicts := []int{}, 0
@@ -397,7 +384,7 @@ func TestBulkSQLInsertAndMetadataAreAtomic(t *testing.T) {
 // rolled back), and with cascade the relationship goes too.
 func TestRunSQLFollowsSchemaChanges(t *testing.T) {
 	e := enginetest.Start(t, nil)
-	sql(t, e.DatabaseURL, schema)
+	pgtest.Exec(t, e.DatabaseURL, schema)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
 	  {"type":"track_table","args":{"name":"author"}},{"type":"track_table","args":{"name":"article"}},
 	  {"type":"create_object_relationship","args":{"table":"article","name":"author","using":{"foreign_key_constraint_on":"author_id"}}},
@@ -431,7 +418,7 @@ func TestRunSQLFollowsSchemaChanges(t *testing.T) {
 
 func TestDropInconsistentMetadata(t *testing.T) {
 	e := enginetest.Start(t, nil)
-	sql(t, e.DatabaseURL, schema)
+	pgtest.Exec(t, e.DatabaseURL, schema)
 	out := mustOK(t, e.URL, "/v1/metadata", `{"type":"replace_metadata","version":2,"args":{"allow_inconsistent_metadata":true,"metadata":{"version":3,"sources":[{"name":"default","kind":"postgres",
 	  "configuration":{"connection_info":{"database_url":{"from_env":"HASURA_GRAPHQL_DATABASE_URL"}}},
 	  "tables":[{"table":"author","array_relationships":[{"name":"articles","using":{"foreign_key_constraint_on":{"table":"article","column":"author_id"}}}]},
@@ -456,7 +443,7 @@ func TestDropInconsistentMetadata(t *testing.T) {
 
 func TestDumpInternalState(t *testing.T) {
 	e := enginetest.Start(t, nil)
-	sql(t, e.DatabaseURL, schema)
+	pgtest.Exec(t, e.DatabaseURL, schema)
 	mustOK(t, e.URL, "/v1/query", `{"type":"track_table","args":{"name":"author"}}`)
 	out := mustOK(t, e.URL, "/v1/metadata", `{"type":"dump_internal_state","args":{}}`)
 	if want := `"sources":{"default":{"connected":true,"tables":[{"name":"author","schema":"public"}],"functions":[]}}`; !strings.Contains(out, want) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 // exportSections returns export_metadata's top-level values, compacted.
@@ -68,7 +69,7 @@ const (
 func TestQueryCollectionsAllowlistAndRestEndpoints(t *testing.T) {
 	e := enginetest.Start(t, nil)
 	// Saved queries must fit the schema: author is what they query.
-	sql(t, e.DatabaseURL, `CREATE TABLE author (id int PRIMARY KEY, name text)`)
+	pgtest.Exec(t, e.DatabaseURL, `CREATE TABLE author (id int PRIMARY KEY, name text)`)
 	mustOK(t, e.URL, "/v1/query", `{"type":"track_table","args":{"schema":"public","name":"author"}}`)
 	v0, _ := exportV2(t, e.URL)
 
@@ -317,7 +318,7 @@ func TestInheritedRoles(t *testing.T) {
 	e := enginetest.Start(t, nil)
 	// The parents must be roles the metadata knows: roles with a
 	// permission.
-	sql(t, e.DatabaseURL, schema)
+	pgtest.Exec(t, e.DatabaseURL, schema)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[{"type":"track_table","args":{"name":"author"}},
 	  {"type":"create_select_permission","args":{"table":"author","role":"user","permission":{"columns":["id"],"filter":{}}}},
 	  {"type":"create_select_permission","args":{"table":"author","role":"editor","permission":{"columns":["id"],"filter":{}}}},

@@ -4,13 +4,14 @@ import (
 	"testing"
 
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 // The v1 data API serves select and count to other roles through their
 // select permissions; run_sql stays admin only.
 func TestV1DataAPIForRoles(t *testing.T) {
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, schema+`
+	pgtest.Exec(t, e.DatabaseURL, schema+`
 insert into author (name) values ('Ann'), ('Bob');
 insert into article (title, author_id) values ('a1', 1), ('a2', 1), ('b1', 2);`)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
@@ -66,7 +67,7 @@ insert into article (title, author_id) values ('a1', 1), ('a2', 1), ('b1', 2);`)
 // and in the relationships joining on them.
 func TestRunSQLFollowsColumnRenames(t *testing.T) {
 	e := enginetest.Start(t, nil)
-	sql(t, e.DatabaseURL, schema+`
+	pgtest.Exec(t, e.DatabaseURL, schema+`
 insert into author (name) values ('Ann'), ('Bob');
 insert into article (title, author_id) values ('a1', 1), ('b1', 2);`)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
@@ -128,7 +129,7 @@ const writesPermissions = `{"type":"bulk","args":[
 // was (or was not) written.
 func TestV1WritesForRoles(t *testing.T) {
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, writesSchema)
+	pgtest.Exec(t, e.DatabaseURL, writesSchema)
 	mustOK(t, e.URL, "/v1/query", writesPermissions)
 	user := func(id string) []string { return []string{"X-Hasura-Role", "user", "X-Hasura-User-Id", id} }
 	student := []string{"X-Hasura-Role", "student"}

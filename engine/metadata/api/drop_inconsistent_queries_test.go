@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 func TestDropInconsistentSavedQueries(t *testing.T) {
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, `CREATE TABLE author (id int PRIMARY KEY, name text, mood text)`)
+	pgtest.Exec(t, e.DatabaseURL, `CREATE TABLE author (id int PRIMARY KEY, name text, mood text)`)
 	collection := func(name string, queries ...string) string {
 		var list []map[string]string
 		for _, q := range queries {
@@ -31,7 +32,7 @@ func TestDropInconsistentSavedQueries(t *testing.T) {
 
 	// Changed outside the engine, the database no longer fits q_name and
 	// q_mood.
-	sql(t, e.DatabaseURL, `ALTER TABLE author DROP COLUMN name, DROP COLUMN mood`)
+	pgtest.Exec(t, e.DatabaseURL, `ALTER TABLE author DROP COLUMN name, DROP COLUMN mood`)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"reload_metadata","args":{}}`)
 	var report struct {
 		Objects []struct{ Name, Type string } `json:"inconsistent_objects"`

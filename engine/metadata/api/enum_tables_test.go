@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 // enumSetup tracks an enum table colors and a table items whose color
@@ -12,7 +13,7 @@ import (
 func enumSetup(t *testing.T) *enginetest.Engine {
 	t.Helper()
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, `CREATE TABLE colors (value text PRIMARY KEY);
+	pgtest.Exec(t, e.DatabaseURL, `CREATE TABLE colors (value text PRIMARY KEY);
 		INSERT INTO colors VALUES ('red'), ('blue');
 		CREATE TABLE items (id int PRIMARY KEY, color text NOT NULL REFERENCES colors)`)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
@@ -47,7 +48,7 @@ func TestRunSQLOnEnumTableIsCheckedInItsTransaction(t *testing.T) {
 	if status != 500 || out != want {
 		t.Fatalf("run_sql dropping a column a saved query selects:\n got %d %s\nwant 500 %s", status, out, want)
 	}
-	sql(t, e.DatabaseURL, `SELECT color FROM items`)
+	pgtest.Exec(t, e.DatabaseURL, `SELECT color FROM items`)
 	if got, want := colorValues(t, e), `{"data":{"__type":{"enumValues":[{"name":"blue","description":null},{"name":"red","description":null}]}}}`; got != want {
 		t.Errorf("after the refused run_sql:\n got %s\nwant %s", got, want)
 	}
@@ -81,7 +82,7 @@ func TestEnumRowsAddedInTheSameRequestAreServed(t *testing.T) {
 // reasons (set_table_is_enum/add_invalid.yaml).
 func TestTableThatCannotBeAnEnum(t *testing.T) {
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, `CREATE TABLE employees (id serial PRIMARY KEY, name text, favorite_color text, gets_paid_on text);
+	pgtest.Exec(t, e.DatabaseURL, `CREATE TABLE employees (id serial PRIMARY KEY, name text, favorite_color text, gets_paid_on text);
 		CREATE TABLE shades (value text PRIMARY KEY)`)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
 	  {"type":"track_table","args":{"table":"employees"}},
@@ -135,14 +136,14 @@ const relUntracked = `{"definition":{"comment":null,"name":"color_object","sourc
 // rolled back rather than committed by a COMMIT that rolls back.
 func TestEnumReadFailingInTheTransaction(t *testing.T) {
 	e := enumSetup(t)
-	sql(t, e.DatabaseURL, `CREATE TABLE sizes (value text PRIMARY KEY); INSERT INTO sizes VALUES ('small')`)
+	pgtest.Exec(t, e.DatabaseURL, `CREATE TABLE sizes (value text PRIMARY KEY); INSERT INTO sizes VALUES ('small')`)
 	mustOK(t, e.URL, "/v1/query", `{"type":"track_table","args":{"table":"sizes","is_enum":true}}`)
 	reason := `Inconsistent object: the table \"colors\" cannot be used as an enum because postgres error: permission denied for table colors`
 	expectErrors(t, e.URL, []errCase{
 		{"/v2/query", `{"type":"run_sql","args":{"sql":"CREATE ROLE strata_enum_test_reader; ALTER TABLE colors ADD COLUMN description text; GRANT SELECT ON sizes TO strata_enum_test_reader; SET LOCAL ROLE strata_enum_test_reader"}}`, 500,
 			`{"path":"$.args","error":"cannot continue due to newly found inconsistent metadata","code":"unexpected","internal":[{"definition":{"name":"colors","schema":"public"},"reason":"` + reason + `","name":"table colors in source default","type":"table"}]}`},
 	})
-	sql(t, e.DatabaseURL, `DO $$ BEGIN
+	pgtest.Exec(t, e.DatabaseURL, `DO $$ BEGIN
 		IF EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'colors'::regclass AND attname = 'description')
 		   OR EXISTS (SELECT FROM pg_roles WHERE rolname = 'strata_enum_test_reader') THEN
 			RAISE 'the refused run_sql was committed';

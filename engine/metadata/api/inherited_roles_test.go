@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 // startRoles tracks author and gives the roles author, employee and
@@ -13,7 +14,7 @@ import (
 func startRoles(t *testing.T) *enginetest.Engine {
 	t.Helper()
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, schema+`
+	pgtest.Exec(t, e.DatabaseURL, schema+`
 insert into author (name) values ('Ann'), ('Bob');`)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"bulk","args":[{"type":"pg_track_table","args":{"table":"author"}},
 	  {"type":"pg_create_select_permission","args":{"table":"author","role":"author","permission":{"columns":["id"],"filter":{"id":{"_eq":1}}}}},

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 // A blog: articles by authors, with a status and a generated column.
@@ -21,7 +22,7 @@ create function same_author(a articles) returns setof articles language sql stab
 func startBlog(t *testing.T) *enginetest.Engine {
 	t.Helper()
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, blogSchema)
+	pgtest.Exec(t, e.DatabaseURL, blogSchema)
 	mustOK(t, e.URL, "/v1/metadata", `{"type":"bulk","args":[
 	  {"type":"pg_track_table","args":{"table":"authors"}},
 	  {"type":"pg_track_table","args":{"table":"articles"}},
@@ -207,7 +208,7 @@ func TestRunSQLKeepsPermissionsWhole(t *testing.T) {
 			`{"path":"$.args","error":"cannot change type of column \"status\" in table \"articles\" because of the following dependencies: ` +
 				editorUpdate + `, ` + authorsSelect + `","code":"dependency-error"}`},
 	})
-	sql(t, e.DatabaseURL, `SELECT body, status, author_id, mood FROM articles, authors`) // all rolled back
+	pgtest.Exec(t, e.DatabaseURL, `SELECT body, status, author_id, mood FROM articles, authors`) // all rolled back
 
 	// One compared only to session variables may.
 	mustOK(t, e.URL, "/v2/query", runSQL("ALTER TABLE articles ALTER COLUMN author_id TYPE bigint", false))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/strata-dev/strata/engine/config"
 	"github.com/strata-dev/strata/test/enginetest"
+	"github.com/strata-dev/strata/test/pgtest"
 )
 
 // savedQueryInconsistency is the inconsistent object of temp_query, with
@@ -32,7 +33,7 @@ const (
 
 func TestSavedQueriesMustFitTheSchema(t *testing.T) {
 	e := enginetest.Start(t, withSecret)
-	sql(t, e.DatabaseURL, `CREATE TABLE temp_table (col1 text, col2 text, id uuid NOT NULL DEFAULT gen_random_uuid())`)
+	pgtest.Exec(t, e.DatabaseURL, `CREATE TABLE temp_table (col1 text, col2 text, id uuid NOT NULL DEFAULT gen_random_uuid())`)
 	mustOK(t, e.URL, "/v1/query", `{"type":"bulk","args":[
 	  {"type":"track_table","args":{"schema":"public","name":"temp_table"}},
 	  {"type":"create_query_collection","args":{"name":"temp_collection","definition":{"queries":[{"name":"temp_query","query":"query { temp_table { col1 col2 } }"}]}}},
@@ -56,7 +57,7 @@ func TestSavedQueriesMustFitTheSchema(t *testing.T) {
 		{"", `{"type":"pg_set_table_customization","args":{"table":"temp_table","configuration":{"custom_root_fields":{"select":"temps"}}}}`, 400,
 			`{"path":"$.args","error":"cannot continue due to new inconsistent metadata","code":"unexpected","internal":[` + savedQueryInconsistency(tableGone, allowed) + `]}`},
 	})
-	sql(t, e.DatabaseURL, `SELECT col2 FROM temp_table`)
+	pgtest.Exec(t, e.DatabaseURL, `SELECT col2 FROM temp_table`)
 	if v, md := exportV2(t, e.URL); v != v0+2 || !strings.Contains(fmt.Sprint(md["sources"]), "temp_table") {
 		t.Errorf("refused operations changed the metadata: resource_version %d -> %d, sources %v", v0, v, md["sources"])
 	}
@@ -64,7 +65,7 @@ func TestSavedQueriesMustFitTheSchema(t *testing.T) {
 
 	// Changed outside the engine, the database no longer fits the query:
 	// the schema cache reports it, here and on an engine started since.
-	sql(t, e.DatabaseURL, `ALTER TABLE temp_table DROP COLUMN col2`)
+	pgtest.Exec(t, e.DatabaseURL, `ALTER TABLE temp_table DROP COLUMN col2`)
 	if out := mustOK(t, e.URL, "/v1/metadata", `{"type":"reload_metadata","args":{}}`); out != `{"is_consistent":false,"message":"success"}` {
 		t.Errorf("reload_metadata: %s", out)
 	}
